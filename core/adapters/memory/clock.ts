@@ -1,0 +1,94 @@
+import type { Clock, TimerHandle } from '../../ports/clock.ts';
+
+interface Timer {
+  id: number;
+  due: number;
+  fn: () => void;
+}
+
+/** Lets promise callbacks queued by a timer run before the next timer fires. */
+async function settle(rounds: number): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/**
+ * Virtual time for deterministic tests and simulation. Nothing moves until `advance`
+ * is called; due timers fire in (due time, creation order), and the promise work each
+ * one triggers is let run before the next fires, so async code behaves as on real time.
+ */
+export class VirtualClock implements Clock {
+  private current: number;
+  private nextId = 1;
+  private readonly timers = new Map<number, Timer>();
+
+  constructor(startMs = 0) {
+    this.current = startMs;
+  }
+
+  now(): number {
+    return this.current;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const id = this.nextId++;
+    this.timers.set(id, { id, due: this.current + Math.max(0, ms), fn });
+    return { id };
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.timers.delete(handle.id);
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const h = this.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        this.clearTimeout(h);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Number of timers not yet fired. */
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way, in order. */
+  async advance(ms: number): Promise<void> {
+    const target = this.current + ms;
+    await settle(2);
+    for (;;) {
+      const next = this.earliest();
+      if (!next || next.due > target) break;
+      this.timers.delete(next.id);
+      this.current = Math.max(this.current, next.due);
+      next.fn();
+      await settle(2);
+    }
+    this.current = target;
+  }
+
+  /** Fires timers until none is left or `maxMs` of virtual time has passed. */
+  async runUntilIdle(maxMs = 3_600_000): Promise<void> {
+    const limit = this.current + maxMs;
+    for (;;) {
+      const next = this.earliest();
+      if (!next || next.due > limit) return;
+      await this.advance(next.due - this.current);
+    }
+  }
+
+  private earliest(): Timer | undefined {
+    let best: Timer | undefined;
+    for (const t of this.timers.values()) {
+      if (!best || t.due < best.due || (t.due === best.due && t.id < best.id)) best = t;
+    }
+    return best;
+  }
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { VirtualClock } from '../../core/adapters/memory/clock.ts';
+
+describe('VirtualClock', () => {
+  it('fires due timers in (time, creation) order and nothing early', async () => {
+    const clock = new VirtualClock(1000);
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('b@20'), 20);
+    clock.setTimeout(() => fired.push('a@10'), 10);
+    clock.setTimeout(() => fired.push('c@20'), 20);
+    clock.setTimeout(() => fired.push('d@30'), 30);
+    await clock.advance(19);
+    expect(fired).toEqual(['a@10']);
+    expect(clock.now()).toBe(1019);
+    await clock.advance(1);
+    expect(fired).toEqual(['a@10', 'b@20', 'c@20']);
+    await clock.advance(100);
+    expect(fired).toEqual(['a@10', 'b@20', 'c@20', 'd@30']);
+    expect(clock.now()).toBe(1120);
+  });
+
+  it('runs timers that timers create, when they fall inside the advance', async () => {
+    const clock = new VirtualClock();
+    const at: number[] = [];
+    const tick = () => {
+      at.push(clock.now());
+      if (at.length < 5) clock.setTimeout(tick, 10);
+    };
+    clock.setTimeout(tick, 10);
+    await clock.advance(100);
+    expect(at).toEqual([10, 20, 30, 40, 50]);
+  });
+
+  it('lets async continuations run between timers', async () => {
+    const clock = new VirtualClock();
+    const log: string[] = [];
+    void (async () => {
+      await clock.sleep(10);
+      log.push(`slept to ${clock.now()}`);
+      await clock.sleep(5);
+      log.push(`slept to ${clock.now()}`);
+    })();
+    await clock.advance(15);
+    expect(log).toEqual(['slept to 10', 'slept to 15']);
+  });
+
+  it('cancels timers and aborted sleeps', async () => {
+    const clock = new VirtualClock();
+    let fired = false;
+    const h = clock.setTimeout(() => {
+      fired = true;
+    }, 5);
+    clock.clearTimeout(h);
+    const ac = new AbortController();
+    const slept = clock.sleep(10, ac.signal);
+    ac.abort(new Error('stop'));
+    await expect(slept).rejects.toThrow('stop');
+    await clock.advance(20);
+    expect(fired).toBe(false);
+    expect(clock.pending).toBe(0);
+  });
+});
