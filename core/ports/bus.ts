@@ -127,7 +127,7 @@ export interface Bus {
   close(): Promise<void>;
 }
 
-const TOKEN = /^[A-Za-z0-9_\-]+$/;
+const TOKEN = /^[A-Za-z0-9_-]+$/;
 
 /** Validates a subject; `allowWildcards` for subscriptions. Returns an error message or undefined. */
 export function subjectProblem(subject: string, allowWildcards: boolean): string | undefined {
