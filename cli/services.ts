@@ -238,18 +238,27 @@ export async function servicesUp(opts: UpOptions = {}): Promise<ServicesState> {
     ports = { nats, etcd, etcdPeer, redis, ...opts.ports };
   } else ports = { ...DEFAULT_PORTS, ...opts.ports };
   const state: ServicesState = { dir, ports, pids: { ...prev?.pids }, urls: urlsFor(ports) };
+  // Check every port before starting anything, so a conflict leaves nothing half-started.
+  const toStart: ServiceName[] = [];
   for (const name of SERVICE_NAMES) {
-    if (alive(state.pids[name]) && (await isReady(name, ports))) continue;
-    if (await isReady(name, ports)) {
+    const ready = await isReady(name, ports);
+    if (alive(state.pids[name]) && ready) continue;
+    if (ready) {
+      const p = name === 'etcd' ? ports.etcd : ports[name];
       throw new Error(
-        `port of ${name} (${name === 'etcd' ? ports.etcd : ports[name]}) is taken by a process this directory did not start; choose other ports`,
+        `port of ${name} (${p}) is taken by a process this directory did not start; choose other ports`,
       );
     }
+    toStart.push(name);
+  }
+  const stateFile = join(dir, 'services.json');
+  for (const name of toStart) {
     const child = launch(dir, name, argsFor(dir, name, ports));
     state.pids[name] = child.pid;
+    writeFileSync(stateFile, JSON.stringify(state, null, 2));
     log(`started ${name} (pid ${child.pid})`);
   }
-  writeFileSync(join(dir, 'services.json'), JSON.stringify(state, null, 2));
+  writeFileSync(stateFile, JSON.stringify(state, null, 2));
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   for (const name of SERVICE_NAMES) {
     while (!(await isReady(name, ports))) {

@@ -1,0 +1,22 @@
+/**
+ * The `cellplane` command line. Each command lives in its own module under cli/ and is
+ * registered here; `cellplane --help` lists them as they arrive.
+ */
+import { Command } from 'commander';
+import { registerServices } from './services-command.ts';
+
+const program = new Command()
+  .name('cellplane')
+  .description(
+    'Scale-out compute control plane: cells, placement, scheduling and host agents on NATS, etcd and Redis.',
+  )
+  .version('0.1.0')
+  .showHelpAfterError('(run "cellplane --help" for usage)');
+
+registerServices(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`cellplane: ${message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import {
+  DEFAULT_PORTS,
+  defaultServicesDir,
+  ensureInstalled,
+  servicesDown,
+  servicesStatus,
+  servicesUp,
+} from './services.ts';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`"${value}" is not a TCP port (1–65535)`);
+  return n;
+}
+
+export function registerServices(program: Command): void {
+  const services = program
+    .command('services')
+    .description('start, check and stop local nats-server (JetStream), etcd and redis-server on 127.0.0.1');
+  const dirOpt = `data and pid directory (default: $CELLPLANE_SERVICES_DIR or ${defaultServicesDir()})`;
+
+  services
+    .command('up')
+    .description("start the servers (installing Debian's packages if missing) and wait until they answer")
+    .option('--dir <path>', dirOpt)
+    .option('--nats-port <port>', `NATS client port (default ${DEFAULT_PORTS.nats})`, port)
+    .option('--etcd-port <port>', `etcd client port (default ${DEFAULT_PORTS.etcd})`, port)
+    .option('--etcd-peer-port <port>', `etcd peer port (default ${DEFAULT_PORTS.etcdPeer})`, port)
+    .option('--redis-port <port>', `Redis port (default ${DEFAULT_PORTS.redis})`, port)
+    .option('--random-ports', 'pick free ports (so several runs can coexist)')
+    .action(async (o) => {
+      const ports: Record<string, number> = {};
+      if (o.natsPort) ports.nats = o.natsPort;
+      if (o.etcdPort) ports.etcd = o.etcdPort;
+      if (o.etcdPeerPort) ports.etcdPeer = o.etcdPeerPort;
+      if (o.redisPort) ports.redis = o.redisPort;
+      const state = await servicesUp({
+        dir: o.dir,
+        ports,
+        randomPorts: !!o.randomPorts,
+        log: (l) => console.error(l),
+      });
+      console.log(`export CELLPLANE_NATS_URL=${state.urls.nats}`);
+      console.log(`export CELLPLANE_ETCD_URL=${state.urls.etcd}`);
+      console.log(`export CELLPLANE_REDIS_URL=${state.urls.redis}`);
+    });
+
+  services
+    .command('down')
+    .description('stop exactly the servers that "services up" started for this directory')
+    .option('--dir <path>', dirOpt)
+    .option('--purge', 'also delete their data')
+    .action(async (o) => {
+      await servicesDown(o.dir ?? defaultServicesDir(), { purge: !!o.purge, log: (l) => console.error(l) });
+    });
+
+  services
+    .command('status')
+    .description('show whether each server runs and answers')
+    .option('--dir <path>', dirOpt)
+    .option('--json', 'print JSON')
+    .action(async (o) => {
+      const rows = await servicesStatus(o.dir ?? defaultServicesDir());
+      if (o.json) return console.log(JSON.stringify(rows, null, 2));
+      if (rows.length === 0)
+        return console.log('no services started for this directory (run "cellplane services up")');
+      for (const r of rows) {
+        const state = r.ready ? 'ready' : r.running ? 'running, not answering' : 'stopped';
+        console.log(`${r.name.padEnd(6)} ${state.padEnd(24)} pid ${String(r.pid ?? '-').padEnd(8)} ${r.url}`);
+      }
+      if (rows.some((r) => !r.ready)) process.exitCode = 3;
+    });
+
+  services
+    .command('install')
+    .description("install Debian's nats-server, etcd-server and redis-server if missing (root)")
+    .action(() => ensureInstalled((l) => console.error(l)));
+}
