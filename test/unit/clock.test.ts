@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { VirtualClock } from '../../core/adapters/memory/clock.ts';
 
@@ -58,5 +59,30 @@ describe('VirtualClock', () => {
     await clock.advance(20);
     expect(fired).toBe(false);
     expect(clock.pending).toBe(0);
+  });
+
+  it('safety: any set of timers, some cancelled, fires exactly the live ones in (due, creation) order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ delay: fc.integer({ min: 0, max: 50 }), cancel: fc.boolean() }), {
+          maxLength: 60,
+        }),
+        async (specs) => {
+          const clock = new VirtualClock();
+          const fired: number[] = [];
+          const handles = specs.map((s, i) => clock.setTimeout(() => fired.push(i), s.delay));
+          specs.forEach((s, i) => s.cancel && clock.clearTimeout(handles[i]!));
+          await clock.advance(100);
+          const expected = specs
+            .map((s, i) => ({ ...s, i }))
+            .filter((s) => !s.cancel)
+            .sort((a, b) => a.delay - b.delay || a.i - b.i)
+            .map((s) => s.i);
+          expect(fired).toEqual(expected);
+          expect(clock.pending).toBe(0);
+        },
+      ),
+      { numRuns: 50 },
+    );
   });
 });

@@ -20,6 +20,8 @@ export class VirtualClock implements Clock {
   private current: number;
   private nextId = 1;
   private readonly timers = new Map<number, Timer>();
+  /** Min-heap on (due, id); cancelled timers are skipped lazily when they surface. */
+  private readonly heap: Timer[] = [];
 
   constructor(startMs = 0) {
     this.current = startMs;
@@ -31,7 +33,9 @@ export class VirtualClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;
-    this.timers.set(id, { id, due: this.current + Math.max(0, ms), fn });
+    const timer = { id, due: this.current + Math.max(0, ms), fn };
+    this.timers.set(id, timer);
+    this.push(timer);
     return { id };
   }
 
@@ -85,10 +89,41 @@ export class VirtualClock implements Clock {
   }
 
   private earliest(): Timer | undefined {
-    let best: Timer | undefined;
-    for (const t of this.timers.values()) {
-      if (!best || t.due < best.due || (t.due === best.due && t.id < best.id)) best = t;
+    while (this.heap.length > 0 && !this.timers.has(this.heap[0]!.id)) this.pop();
+    return this.heap[0];
+  }
+
+  private static before(a: Timer, b: Timer): boolean {
+    return a.due < b.due || (a.due === b.due && a.id < b.id);
+  }
+
+  private push(t: Timer): void {
+    const h = this.heap;
+    h.push(t);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!VirtualClock.before(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
     }
-    return best;
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && VirtualClock.before(h[l]!, h[m]!)) m = l;
+      if (r < h.length && VirtualClock.before(h[r]!, h[m]!)) m = r;
+      if (m === i) return;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
   }
 }
