@@ -24,6 +24,8 @@ export default defineConfig({
           globalSetup: ['test/real/global-setup.ts'],
           // Real-server suites each open connections and some spawn processes: keep them few at a time.
           maxWorkers: 2,
+          // Runs after the unit project (distinct maxWorkers needs a distinct group).
+          sequence: { groupOrder: 1 },
         },
       },
     ],
