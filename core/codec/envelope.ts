@@ -12,7 +12,17 @@
 import { Packr } from 'msgpackr';
 import { CellplaneError } from '../errors.ts';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
+// Options checked against msgpackr 2.1.3: plain maps (no records), no typed-array extensions,
+// 64-bit integers from other writers arrive as numbers, and bin values are copied out of the
+// input so a decoded Uint8Array never aliases (or pins) the caller's buffer — a NATS read
+// chunk or a buffer shared with worker threads.
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  moreTypes: false,
+  int64AsType: 'number',
+  copyBuffers: true,
+});
 
 export interface MessageType<T> {
   /** Dotted name without version, e.g. `cp.sched.select`. */

@@ -1,0 +1,5 @@
+/** Every suite `npm run bench` knows, in run order. Add new suites here. */
+import type { Suite } from '../lib/types.ts';
+import { codecSuite } from './codec.ts';
+
+export const SUITES: readonly Suite[] = [codecSuite];
