@@ -1,0 +1,240 @@
+/**
+ * The in-process Bus adapter: same semantics as NATS core + JetStream for everything in
+ * core/ports/bus.ts (wildcards, queue groups, request/reply with `noResponders` reported at
+ * once and `timeout` on the injected clock, durable work queues, event streams).
+ *
+ * Several `MemoryBus` connections may share one `MemoryBroker` (like processes sharing one
+ * nats-server); `new MemoryBus()` alone gets a private broker. Time comes only from the
+ * Clock, so the whole bus runs deterministically on a VirtualClock.
+ */
+import { CellplaneError } from '../../errors.ts';
+import type {
+  Bus,
+  BusMessage,
+  EventStream,
+  EventStreamOptions,
+  MessageHandler,
+  RequestOptions,
+  SubscribeOptions,
+  Subscription,
+  WorkQueue,
+  WorkQueueOptions,
+} from '../../ports/bus.ts';
+import { subjectMatches } from '../../ports/bus.ts';
+import type { Clock } from '../../ports/clock.ts';
+import { systemClock } from '../system/clock.ts';
+import { checkName, checkSubject, NAME } from './bus-checks.ts';
+import { EventStreamCore, MemoryEventStream, validateStreamOptions } from './bus-eventstream.ts';
+import { callDetached, Inbox } from './bus-inbox.ts';
+import { MemoryWorkQueue, QueueCore, validateQueueOptions } from './bus-workqueue.ts';
+
+interface Sub {
+  readonly pattern: string;
+  readonly queue: string | undefined;
+  readonly inbox: Inbox<BusMessage>;
+  readonly owner: MemoryBus;
+}
+
+/** Shared state of one in-process "server". */
+export class MemoryBroker {
+  readonly clock: Clock;
+  private readonly subs = new Set<Sub>();
+  private readonly rr = new Map<string, number>();
+  readonly queues = new Map<string, QueueCore>();
+  readonly streams = new Map<string, EventStreamCore>();
+
+  constructor(opts: { clock?: Clock } = {}) {
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** A new connection to this broker. */
+  connect(): MemoryBus {
+    return new MemoryBus({ broker: this });
+  }
+
+  add(sub: Sub): void {
+    this.subs.add(sub);
+  }
+
+  remove(sub: Sub): void {
+    this.subs.delete(sub);
+  }
+
+  /** Hands `msg` to every matching plain subscriber and one member per queue group. Returns the count. */
+  route(msg: BusMessage): number {
+    const groups = new Map<string, Sub[]>();
+    let n = 0;
+    for (const s of this.subs) {
+      if (!subjectMatches(s.pattern, msg.subject)) continue;
+      if (s.queue === undefined) {
+        s.inbox.push(msg);
+        n++;
+        continue;
+      }
+      const g = groups.get(s.queue);
+      if (g) g.push(s);
+      else groups.set(s.queue, [s]);
+    }
+    for (const [queue, members] of groups) {
+      const i = this.rr.get(queue) ?? 0;
+      this.rr.set(queue, i + 1);
+      members[i % members.length]!.inbox.push(msg);
+      n++;
+    }
+    return n;
+  }
+}
+
+export interface MemoryBusOptions {
+  /** Time source for request timeouts and work-queue ack-wait. Default: system clock. */
+  clock?: Clock;
+  /** Share a broker between connections; default: a private one (with `clock`). */
+  broker?: MemoryBroker;
+}
+
+export class MemoryBus implements Bus {
+  readonly broker: MemoryBroker;
+  private readonly subs = new Set<Sub>();
+  private readonly pending = new Set<(err: CellplaneError) => void>();
+  private readonly closers = new Set<() => Promise<void>>();
+  private closed = false;
+
+  constructor(opts: MemoryBusOptions = {}) {
+    this.broker = opts.broker ?? new MemoryBroker(opts.clock ? { clock: opts.clock } : {});
+  }
+
+  get clock(): Clock {
+    return this.broker.clock;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Throws `closed` once close() was called. */
+  assertOpen(): void {
+    if (this.closed) throw new CellplaneError('closed', 'the bus is closed');
+  }
+
+  publish(subject: string, data: Uint8Array): void {
+    this.assertOpen();
+    checkSubject(subject, false);
+    this.broker.route(message(subject, data.slice(), undefined));
+  }
+
+  async subscribe(
+    subject: string,
+    handler: MessageHandler,
+    opts: SubscribeOptions = {},
+  ): Promise<Subscription> {
+    this.assertOpen();
+    checkSubject(subject, true);
+    if (opts.queue !== undefined && !NAME.test(opts.queue))
+      throw new CellplaneError('invalid', `queue group "${opts.queue}" is not a valid name`);
+    const sub: Sub = {
+      pattern: subject,
+      queue: opts.queue,
+      inbox: new Inbox<BusMessage>((m) => callDetached(handler, m)),
+      owner: this,
+    };
+    this.subs.add(sub);
+    this.broker.add(sub);
+    return {
+      subject,
+      unsubscribe: async () => this.dropSub(sub),
+    };
+  }
+
+  async request(subject: string, data: Uint8Array, opts: RequestOptions): Promise<Uint8Array> {
+    this.assertOpen();
+    checkSubject(subject, false);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      let done = false;
+      const finish = (err: CellplaneError | undefined, reply?: Uint8Array) => {
+        if (done) return;
+        done = true;
+        this.clock.clearTimeout(timer);
+        this.pending.delete(finish);
+        if (err) reject(err);
+        else resolve(reply!);
+      };
+      const timer = this.clock.setTimeout(
+        () =>
+          finish(
+            new CellplaneError('timeout', `request to "${subject}" timed out after ${opts.timeoutMs} ms`),
+          ),
+        opts.timeoutMs,
+      );
+      this.pending.add(finish);
+      const reached = this.broker.route(message(subject, data.slice(), (r) => finish(undefined, r.slice())));
+      if (reached === 0) finish(new CellplaneError('noResponders', `no responders for "${subject}"`));
+    });
+  }
+
+  async workQueue(name: string, opts: WorkQueueOptions): Promise<WorkQueue> {
+    this.assertOpen();
+    checkName(name, 'work queue');
+    validateQueueOptions(opts);
+    let core = this.broker.queues.get(name);
+    if (!core) {
+      core = new QueueCore(name, opts, this.clock);
+      this.broker.queues.set(name, core);
+    } else core.reconfigure(opts);
+    return new MemoryWorkQueue(core, this);
+  }
+
+  async eventStream(name: string, opts: EventStreamOptions): Promise<EventStream> {
+    this.assertOpen();
+    checkName(name, 'event stream');
+    validateStreamOptions(opts);
+    let core = this.broker.streams.get(name);
+    if (!core) {
+      core = new EventStreamCore(name, opts, this.clock);
+      this.broker.streams.set(name, core);
+    } else core.reconfigure(opts);
+    return new MemoryEventStream(core, this);
+  }
+
+  async flush(): Promise<void> {
+    this.assertOpen();
+  }
+
+  /** Registers a resource (consumer, follower) to stop when this bus closes. Returns the unregister. */
+  onClose(fn: () => Promise<void>): () => void {
+    this.closers.add(fn);
+    return () => this.closers.delete(fn);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Drain: what was already routed to our subscriptions is still delivered.
+    await Promise.all([...this.subs].map((s) => s.inbox.idle()));
+    for (const s of [...this.subs]) this.dropSub(s);
+    await Promise.all([...this.closers].map((fn) => fn()));
+    this.closers.clear();
+    for (const fail of [...this.pending]) fail(new CellplaneError('closed', 'the bus was closed'));
+  }
+
+  private dropSub(sub: Sub): void {
+    sub.inbox.stop();
+    this.subs.delete(sub);
+    this.broker.remove(sub);
+  }
+}
+
+function message(
+  subject: string,
+  data: Uint8Array,
+  reply: ((d: Uint8Array) => void) | undefined,
+): BusMessage {
+  return {
+    subject,
+    data,
+    expectsReply: reply !== undefined,
+    respond(d: Uint8Array) {
+      if (!reply) throw new CellplaneError('invalid', `message on "${subject}" is not a request`);
+      reply(d);
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Naming, limits and error mapping shared by the NATS Bus adapter's parts.
+ *
+ * Layout on the server, for a bus with prefix `p` (no prefix: the `p.` / `p_` parts vanish):
+ *   core subjects            p.<subject>
+ *   work queue `q`           stream p_WQ_<q'> on subject p.cpwq.<q>, durable pull consumer `workers`
+ *   event stream `s`         stream p_ES_<s'> on subjects p.cpes.<s>.>
+ * where <q'> is the name with dots turned into `_` (so `a.b` and `a_b` share a stream name:
+ * pick names that do not differ only so).
+ */
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { errors } from '@nats-io/transport-node';
+import { CellplaneError } from '../../errors.ts';
+
+/** Default cap on each stream's bytes. JetStream reserves it against the server's store limit. */
+export const DEFAULT_STREAM_MAX_BYTES = 64 * 1024 * 1024;
+/** Jobs a work queue holds at most; enqueue beyond it fails `overloaded` (discard new). */
+export const WORK_QUEUE_MAX_JOBS = 1_000_000;
+/** Unacked jobs across all consumers of one queue (JetStream max_ack_pending). */
+export const WORK_QUEUE_MAX_ACK_PENDING = 10_000;
+/** Duplicate window for `msgId` de-duplication (JetStream's default). */
+export const DUPLICATE_WINDOW_MS = 120_000;
+/** Events an event-stream follower buffers ahead of its handler. */
+export const FOLLOW_BUFFER_EVENTS = 256;
+/** The durable consumer every process of a work queue shares. */
+export const WORK_QUEUE_CONSUMER = 'workers';
+
+export const msToNanos = (ms: number): number => ms * 1_000_000;
+
+export class Names {
+  constructor(private readonly prefix: string | undefined) {}
+
+  subject(s: string): string {
+    return this.prefix ? `${this.prefix}.${s}` : s;
+  }
+
+  /** Strips the prefix from a subject the server delivered. */
+  local(s: string): string {
+    return this.prefix && s.startsWith(`${this.prefix}.`) ? s.slice(this.prefix.length + 1) : s;
+  }
+
+  workQueue(name: string): { stream: string; subject: string } {
+    return { stream: this.stream('WQ', name), subject: this.subject(`cpwq.${name}`) };
+  }
+
+  eventStream(name: string): { stream: string; subjectPrefix: string } {
+    return { stream: this.stream('ES', name), subjectPrefix: this.subject(`cpes.${name}`) };
+  }
+
+  /** Start of the names of the streams this prefix owns (undefined without a prefix). */
+  streamPrefix(): string | undefined {
+    return this.prefix ? `${this.prefix}_` : undefined;
+  }
+
+  private stream(kind: string, name: string): string {
+    const base = `${kind}_${name.replace(/\./g, '_')}`;
+    return this.prefix ? `${this.prefix}_${base}` : base;
+  }
+}
+
+/** Maps a NATS client error to our codes (`noResponders`, `timeout`, `closed`, else `unavailable`). */
+export function mapNatsError(err: unknown, what: string): CellplaneError {
+  if (err instanceof CellplaneError) return err;
+  if (err instanceof errors.RequestError && err.isNoResponders())
+    return new CellplaneError('noResponders', `no responders for ${what}`, { cause: err });
+  if (err instanceof errors.NoRespondersError)
+    return new CellplaneError('noResponders', `no responders for ${what}`, { cause: err });
+  if (
+    err instanceof errors.TimeoutError ||
+    (err instanceof Error && err.cause instanceof errors.TimeoutError)
+  )
+    return new CellplaneError('timeout', `${what} timed out`, { cause: err });
+  if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError)
+    return new CellplaneError('closed', `the bus is closed (${what})`, { cause: err });
+  if (err instanceof JetStreamApiError && /maximum (messages|bytes) exceeded/i.test(err.message))
+    return new CellplaneError('overloaded', `${what}: ${err.message}`, { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new CellplaneError('unavailable', `${what} failed: ${message}`, { cause: err });
+}
+
+/** True for "stream name already in use with a different configuration" (10058). */
+export function isStreamConfigConflict(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === 10058;
+}
