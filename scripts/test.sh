@@ -19,7 +19,7 @@ status=0
 echo "== typecheck (tsc --noEmit)"
 npx tsc --noEmit -p . || status=1
 echo "== lint (biome)"
-npx biome check --reporter=summary . || status=1
+npx biome check --max-diagnostics=50 . || status=1
 
 echo "== vitest"
 mkdir -p .cellplane

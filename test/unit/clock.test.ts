@@ -71,7 +71,7 @@ describe('VirtualClock', () => {
           const clock = new VirtualClock();
           const fired: number[] = [];
           const handles = specs.map((s, i) => clock.setTimeout(() => fired.push(i), s.delay));
-          specs.forEach((s, i) => s.cancel && clock.clearTimeout(handles[i]!));
+          for (const [i, s] of specs.entries()) if (s.cancel) clock.clearTimeout(handles[i]!);
           await clock.advance(100);
           const expected = specs
             .map((s, i) => ({ ...s, i }))
