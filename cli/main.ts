@@ -3,6 +3,7 @@
  * registered here; `cellplane --help` lists them as they arrive.
  */
 import { Command } from 'commander';
+import { registerDemo } from './demo.ts';
 import { registerServices } from './services-command.ts';
 
 const program = new Command()
@@ -13,6 +14,7 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError('(run "cellplane --help" for usage)');
 
+registerDemo(program);
 registerServices(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
