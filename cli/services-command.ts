@@ -3,6 +3,7 @@ import {
   DEFAULT_PORTS,
   defaultServicesDir,
   ensureInstalled,
+  ensureOpenStackTools,
   servicesDown,
   servicesStatus,
   servicesUp,
@@ -75,5 +76,9 @@ export function registerServices(program: Command): void {
   services
     .command('install')
     .description("install Debian's nats-server, etcd-server and redis-server if missing (root)")
-    .action(() => ensureInstalled((l) => console.error(l)));
+    .option('--openstack', 'also the OpenStack peers the tests compare against: openstack CLI, osc-placement, placement-api')
+    .action((o: { openstack?: boolean }) => {
+      ensureInstalled((l) => console.error(l));
+      if (o.openstack) ensureOpenStackTools((l) => console.error(l));
+    });
 }

@@ -47,15 +47,11 @@ export function findBinary(name: ServiceName): string | undefined {
   return BINARIES[name].paths.find((p) => existsSync(p));
 }
 
-/** Installs the Debian packages of any missing server. Needs root and apt-get. */
-export function ensureInstalled(log: Log = () => {}): void {
-  const missing = SERVICE_NAMES.filter((n) => !findBinary(n));
-  if (missing.length === 0) return;
-  const pkgs = missing.map((n) => BINARIES[n].pkg);
+/** Installs Debian packages with apt-get, without letting their services start. Needs root. */
+export function aptInstall(pkgs: readonly string[], log: Log = () => {}): void {
+  if (pkgs.length === 0) return;
   if (process.getuid?.() !== 0) {
-    throw new Error(
-      `missing ${pkgs.join(', ')}: install them with "sudo apt-get install -y ${pkgs.join(' ')}"`,
-    );
+    throw new Error(`missing ${pkgs.join(', ')}: install them with "sudo apt-get install -y ${pkgs.join(' ')}"`);
   }
   log(`installing ${pkgs.join(' ')} from Debian (distro services stay stopped)…`);
   const policy = '/usr/sbin/policy-rc.d';
@@ -68,8 +64,36 @@ export function ensureInstalled(log: Log = () => {}): void {
   } finally {
     if (!hadPolicy) rmSync(policy, { force: true });
   }
+}
+
+/** Installs the Debian packages of any missing server. Needs root and apt-get. */
+export function ensureInstalled(log: Log = () => {}): void {
+  const missing = SERVICE_NAMES.filter((n) => !findBinary(n));
+  aptInstall(
+    missing.map((n) => BINARIES[n].pkg),
+    log,
+  );
   const still = SERVICE_NAMES.filter((n) => !findBinary(n));
   if (still.length) throw new Error(`apt-get finished but ${still.join(', ')} is still missing`);
+}
+
+/**
+ * The OpenStack peers the compatibility tests and benchmarks run against: the `openstack`
+ * CLI with osc-placement, and the real Placement API server (Debian's Zed packages).
+ */
+export const OPENSTACK_TOOLS = [
+  { pkg: 'python3-openstackclient', path: '/usr/bin/openstack' },
+  { pkg: 'python3-osc-placement', path: '/usr/lib/python3/dist-packages/osc_placement' },
+  { pkg: 'python3-placement', path: '/usr/bin/placement-api' },
+] as const;
+
+export function ensureOpenStackTools(log: Log = () => {}): void {
+  aptInstall(
+    OPENSTACK_TOOLS.filter((t) => !existsSync(t.path)).map((t) => t.pkg),
+    log,
+  );
+  const still = OPENSTACK_TOOLS.filter((t) => !existsSync(t.path));
+  if (still.length) throw new Error(`apt-get finished but ${still.map((t) => t.pkg).join(', ')} is still missing`);
 }
 
 /** Asks the OS for `n` free loopback ports. */

@@ -17,9 +17,10 @@
  *  6. per provider and class: (usage of every other consumer) + (sum of the new amounts of all
  *     consumers in this write) <= capacity (409) — so two consumers in one POST cannot together
  *     overfill a provider that fits either alone.
- * Then each consumer's generation goes up by one and each provider whose allocations were written
- * or removed gets one generation bump. (Placement bumps only the providers in the new
- * allocations; bumping on removal too keeps "every change bumps the generation" true.)
+ * Then each consumer's generation goes up by one and each provider in the new allocations gets
+ * one generation bump. Providers that only lose allocations keep their generation, exactly as
+ * Placement does (checked against Placement 8.0: DELETE /allocations leaves the provider's
+ * generation alone) — freeing capacity cannot invalidate anyone's capacity check.
  */
 import type { Uuid } from '../model/ids.ts';
 import { isExternalId } from '../model/ids.ts';
@@ -50,7 +51,7 @@ export interface WriteOptions {
 export interface WriteResult {
   /** Each written consumer after the write; null when it no longer holds anything. */
   readonly consumers: ReadonlyMap<Uuid, ConsumerView | null>;
-  /** Providers whose generation was bumped. */
+  /** Providers whose usages changed (those in the new allocations also had their generation bumped). */
   readonly providers: readonly Uuid[];
 }
 
@@ -86,12 +87,16 @@ export function writeAllocations(
   if (fit) return fit;
 
   const touched = new Set<Uuid>();
+  const allocatedTo = new Set<Uuid>();
   const consumers = new Map<Uuid, ConsumerView | null>();
   for (const w of writes) {
     const prev = state.consumer(w.consumerUuid);
     for (const rp of prev?.allocations.keys() ?? []) touched.add(rp);
     const next = parsed.get(w.consumerUuid)!;
-    for (const rp of next.keys()) touched.add(rp);
+    for (const rp of next.keys()) {
+      touched.add(rp);
+      allocatedTo.add(rp);
+    }
     const record =
       next.size === 0
         ? null
@@ -106,7 +111,7 @@ export function writeAllocations(
     state.writeConsumer(w.consumerUuid, record);
     consumers.set(w.consumerUuid, record);
   }
-  for (const rp of touched) state.bumpUsageGeneration(rp);
+  for (const rp of touched) state.usagesChanged(rp, allocatedTo.has(rp));
   return ok({ consumers, providers: [...touched] });
 }
 
@@ -125,7 +130,7 @@ export function deleteAllocations(
   if (stale) return stale;
   const touched = [...prev.allocations.keys()];
   state.writeConsumer(consumerUuid, null);
-  for (const rp of touched) state.bumpUsageGeneration(rp);
+  for (const rp of touched) state.usagesChanged(rp, false);
   return ok({ consumers: new Map([[consumerUuid, null]]), providers: touched });
 }
 

@@ -253,7 +253,7 @@ export class PlacementState {
   /**
    * Replaces (or with `next === null` deletes) consumer `uuid`'s record and moves its old
    * allocations out of, and its new ones into, the providers' usages. Does not bump provider
-   * generations: the caller bumps each touched provider once with `bumpUsageGeneration`.
+   * generations: the caller reports each touched provider once with `usagesChanged`.
    */
   writeConsumer(uuid: Uuid, next: ConsumerRecord | null): void {
     const prev = this.consumerMap.get(uuid);
@@ -266,8 +266,10 @@ export class PlacementState {
     this.emit({ kind: 'consumer', uuid, what: next === null ? 'deleted' : 'written' });
   }
 
-  bumpUsageGeneration(uuid: Uuid): void {
-    this.mustGet(uuid).generation++;
+  /** Announces a provider's new usages; `bump` also moves its generation (it received allocations). */
+  usagesChanged(uuid: Uuid, bump: boolean): void {
+    const rec = this.mustGet(uuid);
+    if (bump) rec.generation++;
     this.emit({ kind: 'provider', uuid, what: 'usages' });
   }
 

@@ -196,7 +196,9 @@ describe('several consumers at once (POST /allocations)', () => {
 });
 
 describe('provider generations on allocation writes', () => {
-  it('bumps each provider whose allocations were written or removed, once', () => {
+  // As Placement 8.0 does: providers in the new allocations are bumped once; a provider that
+  // only loses allocations (moved off, or the consumer deleted) keeps its generation.
+  it('bumps each provider in the new allocations once, and none that only lost allocations', () => {
     const state = host();
     const g = (n: string) => state.provider(u(n))!.generation;
     const [cn1, gpu0] = [g('cn1'), g('gpu0')];
@@ -208,7 +210,9 @@ describe('provider generations on allocation writes', () => {
     );
     expect([g('cn1'), g('gpu0')]).toEqual([cn1 + 1, gpu0 + 1]);
     unwrap(putAllocations(state, makeConsumer('vm1').on('cn1', { VCPU: 1 }).write(1))); // leaves gpu0
-    expect([g('cn1'), g('gpu0')]).toEqual([cn1 + 2, gpu0 + 2]);
+    expect([g('cn1'), g('gpu0')]).toEqual([cn1 + 2, gpu0 + 1]);
+    unwrap(deleteAllocations(state, u('vm1')));
+    expect([g('cn1'), g('gpu0')]).toEqual([cn1 + 2, gpu0 + 1]);
   });
 
   it('checks expected provider generations when the caller claims from a snapshot', () => {
