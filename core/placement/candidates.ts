@@ -1,64 +1,62 @@
 /**
- * Allocation candidates for the unnumbered request group (GET /allocation_candidates with
- * `resources`, `required`, `member_of`, `in_tree`, `limit`), by a plain scan of the state —
- * the reference the columnar index must agree with. Granular groups, same_subtree,
- * group_policy, root_required and sharing providers are not done yet.
+ * Allocation candidates (GET /allocation_candidates, microversions up to 1.39) by a plain scan of
+ * the state: the REFERENCE the columnar index (core/placement/index/) must agree with. Semantics
+ * follow Placement 8.0's source (objects/allocation_candidate.py, research_context.py, lib.py),
+ * checked on a real Placement where the source was unclear.
  *
- * Semantics follow Placement's research for a group that may use several providers (microversion
- * 1.29+, nested trees):
- * - a provider can give class C when it has inventory of C and, for the requested amount,
- *   used + amount <= capacity, min_unit <= amount <= max_unit and amount % step_size == 0;
- *   each class is taken whole from one provider, and all providers of one candidate are in one
- *   tree (a candidate = one provider per class, every combination within a tree);
- * - member_of: every `memberOf` entry is an any-of set; a provider qualifies when it, or its
- *   root, is in at least one aggregate of every entry; `forbiddenAggregates`: neither the
- *   provider nor its root may be in any of them;
- * - in_tree: only the tree whose root is the root of that provider (none if it does not exist);
- * - traits: the union of the traits of the providers *in the candidate* must meet every any-of
- *   set of `required`, and none of those providers may have a `forbidden` trait;
- * - provider summaries cover every provider of every tree that still has a candidate after
- *   `limit`, with capacity and used of every class it has inventory of, and its traits.
- * Without `rng` the order is deterministic (trees in creation order, then combinations in class
- * order) and the scan stops at `limit`; with `rng` all candidates are shuffled before the limit,
- * like Placement's `randomize_allocation_candidates`.
+ * Input — what the API layer builds from the query string (see candidates-request.ts):
+ * ```ts
+ * allocationCandidates(state, {
+ *   groups: [
+ *     { suffix: '', resources: { VCPU: 2, MEMORY_MB: 2048 }, required: [['HW_CPU_X86_AVX2']] },
+ *     { suffix: '1', resources: { SRIOV_NET_VF: 1 }, required: [['CUSTOM_PHYSNET_A', 'CUSTOM_PHYSNET_B']],
+ *       forbidden: ['CUSTOM_SLOW'], memberOf: [[agg1]], forbiddenAggregates: [agg9], inTree: cn1 },
+ *     { suffix: '_NUMA', resources: {}, required: [['HW_NUMA_ROOT']] },   // resourceless (1.36)
+ *   ],
+ *   groupPolicy: 'isolate',               // required with more than one suffixed group
+ *   sameSubtree: [['1', '_NUMA']],        // every resourceless group must be named here
+ *   rootRequired: ['COMPUTE_STATUS_ENABLED'], rootForbidden: ['COMPUTE_STATUS_DISABLED'],
+ *   limit: 1000,
+ *   nestedAware: true,                    // false below 1.29
+ * }, { rng });                            // rng: randomize_allocation_candidates
+ * ```
+ * A bare `RequestGroup` is the unnumbered group alone (the older call shape, still supported).
+ * Refusals are `{ ok: false }` with Placement's 400 messages; "nothing fits" is an empty result.
+ *
+ * Search: for each anchor (every root provider, in creation order, that has all of
+ * `rootRequired` and none of `rootForbidden`), each group's picks within the anchor's tree and
+ * its associated sharing providers (candidates-groups.ts), then their combinations
+ * (candidates-combine.ts). Order without `rng`: anchors in creation order, then combinations as
+ * enumerated; the scan stops at `limit`. With `rng`, everything found is shuffled, then limited.
+ * Each product is bounded by MAX_COMBINATIONS_PER_TREE: a pathological tree yields at most that
+ * many combinations visited (in the documented order), never an explosion.
+ *
+ * Deliberate differences from Placement 8.0 (bugs there, seen on the real server):
+ * - with group_policy=isolate and one class requested by several groups, Placement sums amounts
+ *   into shared objects across combinations (VCPU 1 + 2 answered as VCPU 5); we sum per candidate;
+ * - a `member_of` in one group narrows the sharing providers seen by later groups there (an
+ *   in-place set intersection); here each group sees every sharing provider.
+ * Results are the same set otherwise; the order differs (Placement's is set order).
  */
 import type { Uuid } from '../model/ids.ts';
-import { capacity, unitViolation } from '../model/inventory.ts';
 import type { Rng } from '../rng.ts';
-import { invalid, type Outcome, ok } from './errors.ts';
+import { type AllocationRequest, combineAnchor, requestKey } from './candidates-combine.ts';
+import { anchorPool, groupPicks, makeSearchContext, type Pick } from './candidates-groups.ts';
+import { type CandidateRequest, type RequestGroup, requestProblem } from './candidates-request.ts';
+import { type ProviderSummary, providerSummaries } from './candidates-summaries.ts';
+import { type Outcome, ok } from './errors.ts';
 import type { PlacementState, ProviderView } from './state.ts';
 
-export interface RequestGroup {
-  /** Amount per class; at least one class. */
-  readonly resources: Readonly<Record<string, number>>;
-  /** AND of any-of sets: `required=A,B&required=in:C,D` is [[A],[B],[C,D]]. */
-  readonly required?: ReadonlyArray<ReadonlyArray<string>>;
-  readonly forbidden?: readonly string[];
-  /** AND of any-of sets of aggregate uuids. */
-  readonly memberOf?: ReadonlyArray<ReadonlyArray<Uuid>>;
-  readonly forbiddenAggregates?: readonly Uuid[];
-  readonly inTree?: Uuid;
-}
+export type { AllocationRequest } from './candidates-combine.ts';
+export { MAX_COMBINATIONS_PER_TREE, SHARING_TRAIT } from './candidates-groups.ts';
+export type { CandidateRequest, GroupPolicy, RequestGroup, SuffixedGroup } from './candidates-request.ts';
+export type { ProviderSummary } from './candidates-summaries.ts';
 
 export interface CandidateOptions {
+  /** Used when the request carries no `limit` (the bare-group call shape). */
   readonly limit?: number;
+  /** Shuffle all candidates before the limit (Placement's randomize_allocation_candidates). */
   readonly rng?: Rng;
-}
-
-export interface AllocationRequest {
-  readonly rootUuid: Uuid;
-  /** Amount per class per provider (a provider giving two classes appears once). */
-  readonly allocations: ReadonlyMap<Uuid, ReadonlyMap<string, number>>;
-  /** Request group suffix ('' for the unnumbered group) → providers that satisfied it. */
-  readonly mappings: ReadonlyMap<string, readonly Uuid[]>;
-}
-
-export interface ProviderSummary {
-  readonly uuid: Uuid;
-  readonly rootUuid: Uuid;
-  readonly parentUuid: Uuid | null;
-  readonly traits: readonly string[];
-  readonly resources: ReadonlyMap<string, { readonly capacity: number; readonly used: number }>;
 }
 
 export interface Candidates {
@@ -68,125 +66,66 @@ export interface Candidates {
 
 export function allocationCandidates(
   state: PlacementState,
-  group: RequestGroup,
+  input: CandidateRequest | RequestGroup,
   opts: CandidateOptions = {},
 ): Outcome<Candidates> {
-  const problem = groupProblem(state, group);
+  const req = asRequest(input, opts);
+  const problem = requestProblem(state, req);
   if (problem) return problem;
-  const classes = Object.keys(group.resources);
-  const stopAt = opts.rng ? Number.POSITIVE_INFINITY : (opts.limit ?? Number.POSITIVE_INFINITY);
-  const requests: AllocationRequest[] = [];
-  for (const root of roots(state, group.inTree)) {
-    if (requests.length >= stopAt) break;
-    const perClass = classes.map((rc) => givers(state, root, rc, group.resources[rc]!, group));
-    if (perClass.some((g) => g.length === 0)) continue;
-    for (const combo of product(perClass, stopAt - requests.length)) {
-      if (traitsMet(combo, group)) requests.push(toRequest(root, classes, combo, group));
-      if (requests.length >= stopAt) break;
+  const nestedAware = req.nestedAware ?? true;
+  // Pre-1.29 summaries need every surviving candidate, so no early stop there.
+  const stopAt =
+    opts.rng || !nestedAware ? Number.POSITIVE_INFINITY : (req.limit ?? Number.POSITIVE_INFINITY);
+  const found: AllocationRequest[] = [];
+  const seen = new Set<string>();
+  const emit = (r: AllocationRequest): boolean => {
+    if (!nestedAware && usesTwoOfOneTree(state, r)) return true;
+    const key = requestKey(r);
+    if (!seen.has(key)) {
+      seen.add(key);
+      found.push(r);
     }
-  }
-  if (opts.rng) opts.rng.shuffle(requests);
-  const kept = opts.limit === undefined ? requests : requests.slice(0, opts.limit);
-  return ok({ allocationRequests: kept, providerSummaries: summaries(state, kept) });
-}
-
-function groupProblem(state: PlacementState, group: RequestGroup): Outcome<never> | undefined {
-  const classes = Object.entries(group.resources);
-  if (classes.length === 0) return invalid('a request group needs at least one resource');
-  for (const [rc, amount] of classes) {
-    if (!state.hasResourceClass(rc)) return invalid(`Invalid resource class in resources parameter: ${rc}`);
-    if (!Number.isInteger(amount) || amount < 1)
-      return invalid(`Requested amount of ${rc} must be an integer >= 1`);
-  }
-  const traits = [...(group.required ?? []).flat(), ...(group.forbidden ?? [])];
-  const unknown = traits.filter((t) => !state.hasTrait(t));
-  if (unknown.length > 0) return invalid(`No such trait(s): ${unknown.join(', ')}`);
-  return undefined;
-}
-
-function roots(state: PlacementState, inTree: Uuid | undefined): ProviderView[] {
-  if (inTree !== undefined) {
-    const rp = state.provider(inTree);
-    return rp ? [state.provider(rp.rootUuid)!] : [];
-  }
-  return [...state.providers()].filter((rp) => rp.parentUuid === null);
-}
-
-/** Providers of `root`'s tree that can give `amount` of `rc` and pass the aggregate filters. */
-function givers(
-  state: PlacementState,
-  root: ProviderView,
-  rc: string,
-  amount: number,
-  g: RequestGroup,
-): ProviderView[] {
-  const out: ProviderView[] = [];
-  for (const uuid of state.subtree(root.uuid)) {
-    const rp = state.provider(uuid)!;
-    const inv = rp.inventories.get(rc);
-    if (!inv || unitViolation(inv, amount) || (rp.usages.get(rc) ?? 0) + amount > capacity(inv)) continue;
-    if (g.memberOf && !inAll(rp, g.memberOf) && !inAll(root, g.memberOf)) continue;
-    if (g.forbiddenAggregates?.some((a) => rp.aggregates.has(a) || root.aggregates.has(a))) continue;
-    if (g.forbidden?.some((t) => rp.traits.has(t))) continue;
-    out.push(rp);
-  }
-  return out;
-}
-
-function inAll(rp: ProviderView, memberOf: ReadonlyArray<ReadonlyArray<Uuid>>): boolean {
-  return memberOf.every((anyOf) => anyOf.some((a) => rp.aggregates.has(a)));
-}
-
-/** Combinations, one item per list, first list varying slowest; at most `max` of them. */
-function* product<T>(lists: readonly (readonly T[])[], max: number): Generator<T[]> {
-  const idx = lists.map(() => 0);
-  for (let n = 0; n < max; n++) {
-    yield idx.map((i, k) => lists[k]![i]!);
-    let k = lists.length - 1;
-    while (k >= 0 && ++idx[k]! === lists[k]!.length) idx[k--] = 0;
-    if (k < 0) return;
-  }
-}
-
-function traitsMet(combo: readonly ProviderView[], g: RequestGroup): boolean {
-  if (!g.required || g.required.length === 0) return true;
-  return g.required.every((anyOf) => anyOf.some((t) => combo.some((rp) => rp.traits.has(t))));
-}
-
-function toRequest(
-  root: ProviderView,
-  classes: readonly string[],
-  combo: readonly ProviderView[],
-  g: RequestGroup,
-): AllocationRequest {
-  const allocations = new Map<Uuid, Map<string, number>>();
-  combo.forEach((rp, i) => {
-    const rc = classes[i]!;
-    if (!allocations.has(rp.uuid)) allocations.set(rp.uuid, new Map());
-    allocations.get(rp.uuid)!.set(rc, g.resources[rc]!);
-  });
-  return { rootUuid: root.uuid, allocations, mappings: new Map([['', [...allocations.keys()]]]) };
-}
-
-function summaries(
-  state: PlacementState,
-  requests: readonly AllocationRequest[],
-): Map<Uuid, ProviderSummary> {
-  const out = new Map<Uuid, ProviderSummary>();
-  for (const root of new Set(requests.map((r) => r.rootUuid))) {
-    for (const uuid of state.subtree(root)) {
-      const rp = state.provider(uuid)!;
-      const resources = new Map<string, { capacity: number; used: number }>();
-      for (const [rc, inv] of rp.inventories)
-        resources.set(rc, { capacity: capacity(inv), used: rp.usages.get(rc) ?? 0 });
-      out.set(uuid, {
-        uuid,
-        rootUuid: rp.rootUuid,
-        parentUuid: rp.parentUuid,
-        traits: [...rp.traits],
-        resources,
-      });
+    return found.length < stopAt;
+  };
+  const ctx = makeSearchContext(state);
+  const rules = { state, groupPolicy: req.groupPolicy ?? 'none', sameSubtree: req.sameSubtree ?? [] };
+  for (const anchor of anchors(state, req)) {
+    if (found.length >= stopAt) break;
+    const pool = anchorPool(ctx, anchor);
+    const picks: Pick[][] = [];
+    for (const group of req.groups) {
+      const p = groupPicks(ctx, group, anchor, pool);
+      if (p.length === 0) break;
+      picks.push(p);
     }
+    if (picks.length === req.groups.length) combineAnchor(rules, anchor, picks, emit);
   }
-  return out;
+  if (opts.rng) opts.rng.shuffle(found);
+  const kept = req.limit === undefined ? found : found.slice(0, req.limit);
+  const summaries = providerSummaries(state, kept, nestedAware ? undefined : found);
+  return ok({ allocationRequests: kept, providerSummaries: summaries });
+}
+
+function asRequest(input: CandidateRequest | RequestGroup, opts: CandidateOptions): CandidateRequest {
+  if ('groups' in input)
+    return input.limit === undefined && opts.limit !== undefined ? { ...input, limit: opts.limit } : input;
+  return { groups: [{ ...input, suffix: '' }], limit: opts.limit };
+}
+
+/** Roots that may anchor a candidate, in creation order. */
+function anchors(state: PlacementState, req: CandidateRequest): ProviderView[] {
+  const required = req.rootRequired ?? [];
+  const forbidden = req.rootForbidden ?? [];
+  return [...state.providers()].filter(
+    (rp) =>
+      rp.parentUuid === null &&
+      required.every((t) => rp.traits.has(t)) &&
+      !forbidden.some((t) => rp.traits.has(t)),
+  );
+}
+
+/** Pre-1.29 (exclude_nested_providers): a candidate may use one provider per tree only. */
+function usesTwoOfOneTree(state: PlacementState, r: AllocationRequest): boolean {
+  const roots = [...r.allocations.keys()].map((u) => state.provider(u)!.rootUuid);
+  return new Set(roots).size !== roots.length;
 }
