@@ -1,5 +1,6 @@
 /** Every suite `npm run bench` knows, in run order. Add new suites here. */
 import type { Suite } from '../lib/types.ts';
 import { codecSuite } from './codec.ts';
+import { placementSuite } from './placement.ts';
 
-export const SUITES: readonly Suite[] = [codecSuite];
+export const SUITES: readonly Suite[] = [codecSuite, placementSuite];

@@ -1,0 +1,83 @@
+/**
+ * Step 4 of the query: for each surviving root in slot order, the tree's givers per class (in
+ * subtree order) and their combinations — first class varying slowest, as in the reference —
+ * keeping those whose providers together meet every `required` any-of set, up to `stopAt`.
+ * Like the reference, at most MAX_COMBINATIONS_PER_TREE combinations are visited per tree (kept
+ * or not). The loops use the scratch buffers; only kept candidates allocate.
+ */
+import { type AllocationRequest, MAX_COMBINATIONS_PER_TREE } from '../candidates.ts';
+import { type Bitset, hasBit } from './bitset.ts';
+import type { CandidateIndex } from './candidate-index.ts';
+import { toRequest } from './output.ts';
+import type { Scratch } from './scratch.ts';
+
+export interface EnumerationPlan {
+  readonly classes: readonly string[];
+  readonly amounts: readonly number[];
+  /** Per `required` any-of set, its traits' bitsets. */
+  readonly required: readonly (readonly Bitset[])[];
+  readonly words: number;
+  readonly stopAt: number;
+}
+
+export function enumerate(
+  ix: CandidateIndex,
+  sc: Scratch,
+  plan: EnumerationPlan,
+  out: AllocationRequest[],
+): void {
+  if (out.length >= plan.stopAt) return;
+  for (let i = 0; i < plan.words; i++) {
+    let w = sc.survivors[i]!;
+    while (w !== 0) {
+      const low = w & -w;
+      w ^= low;
+      if (!enumerateTree(ix, sc, plan, (i << 5) | (31 - Math.clz32(low)), out)) return;
+    }
+  }
+}
+
+/** Adds one tree's candidates; false once `stopAt` is reached. */
+function enumerateTree(
+  ix: CandidateIndex,
+  sc: Scratch,
+  plan: EnumerationPlan,
+  root: number,
+  out: AllocationRequest[],
+): boolean {
+  const n = plan.classes.length;
+  const tree = ix.treeOf(root);
+  sc.fitTree(tree.length, n);
+  for (let c = 0; c < n; c++) {
+    const givers = sc.givers[c]!;
+    const list = sc.lists[c]!;
+    let k = 0;
+    for (let m = 0; m < tree.length; m++) if (hasBit(givers, tree[m]!)) list[k++] = tree[m]!;
+    if (k === 0) return true;
+    sc.counts[c] = k;
+    sc.idx[c] = 0;
+  }
+  for (let visited = 1; ; visited++) {
+    for (let c = 0; c < n; c++) sc.combo[c] = sc.lists[c]![sc.idx[c]!]!;
+    if (traitsMet(sc.combo, n, plan.required)) {
+      out.push(toRequest(ix, root, plan.classes, plan.amounts, sc.combo));
+      if (out.length >= plan.stopAt) return false;
+    }
+    let c = n - 1;
+    while (c >= 0 && ++sc.idx[c]! === sc.counts[c]!) sc.idx[c--] = 0;
+    if (c < 0 || visited === MAX_COMBINATIONS_PER_TREE) return true;
+  }
+}
+
+/** Every any-of set has a trait held by one of the combination's providers. */
+function traitsMet(combo: Int32Array, n: number, required: readonly (readonly Bitset[])[]): boolean {
+  for (let r = 0; r < required.length; r++) {
+    const anyOf = required[r]!;
+    let met = false;
+    for (let t = 0; t < anyOf.length && !met; t++) {
+      for (let c = 0; c < n && !met; c++) met = hasBit(anyOf[t]!, combo[c]!);
+    }
+    if (!met) return false;
+  }
+  return true;
+}
