@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerDemo } from './demo.ts';
+import { registerPlacement } from './placement-command.ts';
 import { registerServices } from './services-command.ts';
 
 const program = new Command()
@@ -15,6 +16,7 @@ const program = new Command()
   .showHelpAfterError('(run "cellplane --help" for usage)');
 
 registerDemo(program);
+registerPlacement(program);
 registerServices(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -273,6 +273,14 @@ export class PlacementState {
     this.emit({ kind: 'provider', uuid, what: 'usages' });
   }
 
+  /**
+   * Sets a provider's generation as it was persisted: only for loading a state from a store
+   * (the provider was just inserted and filled). Emits no change.
+   */
+  restoreGeneration(uuid: Uuid, generation: number): void {
+    this.mustGet(uuid).generation = generation;
+  }
+
   addCustomResourceClass(name: string): void {
     this.customClasses.add(name);
     this.emit({ kind: 'resourceClass', name, what: 'created' });
