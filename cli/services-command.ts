@@ -76,7 +76,10 @@ export function registerServices(program: Command): void {
   services
     .command('install')
     .description("install Debian's nats-server, etcd-server and redis-server if missing (root)")
-    .option('--openstack', 'also the OpenStack peers the tests compare against: openstack CLI, osc-placement, placement-api')
+    .option(
+      '--openstack',
+      'also the OpenStack peers the tests compare against: openstack CLI, osc-placement, placement-api',
+    )
     .action((o: { openstack?: boolean }) => {
       ensureInstalled((l) => console.error(l));
       if (o.openstack) ensureOpenStackTools((l) => console.error(l));

@@ -51,7 +51,9 @@ export function findBinary(name: ServiceName): string | undefined {
 export function aptInstall(pkgs: readonly string[], log: Log = () => {}): void {
   if (pkgs.length === 0) return;
   if (process.getuid?.() !== 0) {
-    throw new Error(`missing ${pkgs.join(', ')}: install them with "sudo apt-get install -y ${pkgs.join(' ')}"`);
+    throw new Error(
+      `missing ${pkgs.join(', ')}: install them with "sudo apt-get install -y ${pkgs.join(' ')}"`,
+    );
   }
   log(`installing ${pkgs.join(' ')} from Debian (distro services stay stopped)…`);
   const policy = '/usr/sbin/policy-rc.d';
@@ -93,7 +95,8 @@ export function ensureOpenStackTools(log: Log = () => {}): void {
     log,
   );
   const still = OPENSTACK_TOOLS.filter((t) => !existsSync(t.path));
-  if (still.length) throw new Error(`apt-get finished but ${still.map((t) => t.pkg).join(', ')} is still missing`);
+  if (still.length)
+    throw new Error(`apt-get finished but ${still.map((t) => t.pkg).join(', ')} is still missing`);
 }
 
 /** Asks the OS for `n` free loopback ports. */
