@@ -14,8 +14,8 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { allocationCandidates } from '../../core/placement/operations.ts';
 import { type AuthConfig, authenticate, checkAuthConfig, isOpenPath } from './auth.ts';
+import { indexedCandidateSearch } from './candidate-search.ts';
 import type { CandidateSearch, RouteContext } from './context.ts';
 import { errorBody, PlacementHttpError, toHttpError } from './errors.ts';
 import { mediaType } from './http.ts';
@@ -38,7 +38,7 @@ export interface PlacementDeps {
   readonly service: PlacementService;
   /** Clock for Last-Modified; default the system clock. */
   readonly now?: () => Date;
-  /** Candidate search; default the engine's reference scan. */
+  /** Candidate search; default the columnar index, falling back to the reference scan. */
   readonly candidates?: CandidateSearch;
 }
 
@@ -65,7 +65,7 @@ export async function buildPlacementApp(
   const ctx: RouteContext = {
     service: deps.service,
     now: deps.now ?? (() => new Date()),
-    candidates: deps.candidates ?? ((state, req) => allocationCandidates(state, req)),
+    candidates: deps.candidates ?? indexedCandidateSearch(),
   };
   for (const plugin of [
     rootRoutes,
