@@ -3,6 +3,7 @@
  * registered here; `cellplane --help` lists them as they arrive.
  */
 import { Command } from 'commander';
+import { registerCell } from './cell-command.ts';
 import { registerDemo } from './demo.ts';
 import { registerPlacement } from './placement-command.ts';
 import { registerServices } from './services-command.ts';
@@ -15,6 +16,7 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError('(run "cellplane --help" for usage)');
 
+registerCell(program);
 registerDemo(program);
 registerPlacement(program);
 registerServices(program);
