@@ -115,6 +115,9 @@ function sendError(err: PlacementHttpError, req: FastifyRequest, reply: FastifyR
     reply.removeHeader(VERSION_HEADER);
     reply.removeHeader('vary');
   }
+  // Placement sends Last-Modified/Cache-Control only with a successful representation.
+  reply.removeHeader('last-modified');
+  reply.removeHeader('cache-control');
   for (const [k, v] of Object.entries(err.headers)) reply.header(k, v);
   const body = errorBody(err, {
     requestId: req.placementRequestId,
