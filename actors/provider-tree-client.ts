@@ -1,0 +1,63 @@
+/**
+ * Talking to provider-tree actors with typed results: what a cell conductor, a host agent or a
+ * scheduler shard uses. A claim's `conflict` comes back as data (`{ ok: false, conflict }`,
+ * STYLE.md §6: an expected outcome that moves the caller to its next alternate), every other
+ * failure as the coded CellplaneError the ask rejected with.
+ */
+import type { Uuid } from '../core/model/ids.ts';
+import {
+  type ClaimConflict,
+  type ClaimReply,
+  type ClaimRequest,
+  claim,
+  claimConflictOf,
+  PROVIDER_TREE_KIND,
+  type ProviderData,
+  type RegisterReply,
+  type ReleaseReply,
+  register,
+  release,
+  snapshot,
+  type TreeSnapshot,
+} from './provider-tree-messages.ts';
+import type { ActorClient, AskOptions } from './runtime/client.ts';
+
+export type ClaimOutcome =
+  | { readonly ok: true; readonly reply: ClaimReply }
+  | { readonly ok: false; readonly conflict: ClaimConflict };
+
+export function treeAddress(root: string): { kind: string; id: string } {
+  return { kind: PROVIDER_TREE_KIND, id: root };
+}
+
+export class ProviderTreeClient {
+  constructor(
+    private readonly actors: ActorClient,
+    private readonly opts: AskOptions = {},
+  ) {}
+
+  /** Creates or updates a whole tree (idempotent): `providers` includes the root `root`. */
+  register(root: Uuid | string, providers: readonly ProviderData[]): Promise<RegisterReply> {
+    return this.actors.ask(treeAddress(root), register, { providers }, this.opts);
+  }
+
+  /** Claims on one tree; retry the same claim after a `timeout`/`unavailable`: it is idempotent. */
+  async claim(root: Uuid | string, req: ClaimRequest): Promise<ClaimOutcome> {
+    try {
+      return { ok: true, reply: await this.actors.ask(treeAddress(root), claim, req, this.opts) };
+    } catch (err) {
+      const conflict = claimConflictOf(err);
+      if (conflict) return { ok: false, conflict };
+      throw err;
+    }
+  }
+
+  /** Frees what `consumer` holds on the tree (idempotent). */
+  release(root: Uuid | string, consumer: string): Promise<ReleaseReply> {
+    return this.actors.ask(treeAddress(root), release, { consumer }, this.opts);
+  }
+
+  snapshot(root: Uuid | string, opts: { consumers?: boolean } = {}): Promise<TreeSnapshot> {
+    return this.actors.ask(treeAddress(root), snapshot, opts, this.opts);
+  }
+}
