@@ -1,0 +1,37 @@
+/** What every compute route plugin gets: the store, the host directory, usage, and frozen config. */
+import { badRequest, notFound } from './errors.ts';
+import type { HostDirectory } from './hosts.ts';
+import type { UsageSource } from './quota.ts';
+import type { ComputeStore } from './store/index.ts';
+
+export interface ComputeContext {
+  readonly store: ComputeStore;
+  readonly hosts: HostDirectory;
+  readonly usage: UsageSource;
+  /** Default limit per quota resource (Nova's [quota] options). */
+  readonly quotaDefaults: Readonly<Record<string, number>>;
+  /** Zone of compute hosts in no zoned aggregate (Nova's default_availability_zone). */
+  readonly defaultZone: string;
+  /** Zone of non-compute services (Nova's internal_service_availability_zone). */
+  readonly internalZone: string;
+  /** Largest page (Nova's [api] max_limit). */
+  readonly maxLimit: number;
+  /** Base of links in responses; default: the request's scheme and Host. */
+  readonly publicUrl: string | undefined;
+}
+
+export interface RouteOptions {
+  readonly ctx: ComputeContext;
+}
+
+/**
+ * The action a POST …/action body names (its one top-level key): Nova's 400 for a body naming
+ * none, 404 "There is no such action" for one we do not serve.
+ */
+export function requireAction(body: unknown, known: readonly string[]): string {
+  const keys = body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
+  const name = keys.length === 1 ? keys[0]! : undefined;
+  if (name === undefined) throw badRequest('Malformed request body');
+  if (!known.includes(name)) throw notFound(`There is no such action: ${name}`);
+  return name;
+}
