@@ -108,7 +108,7 @@ describe('cellplane cell (real etcd)', () => {
     expect(left.map((c: { name: string; disabled: boolean }) => [c.name, c.disabled])).toEqual([
       ['cell2', false],
     ]);
-  });
+  }, 20 * COMMAND_TIMEOUT_MS); // ~20 CLI processes, one after another
 
   it('says how to point it at etcd when neither --etcd nor CELLPLANE_ETCD_URL is set', async () => {
     const r = await cellplane(['cell', 'list'], { CELLPLANE_ETCD_URL: undefined });
