@@ -12,13 +12,23 @@ export type Schema = Record<string, unknown>;
 const ajv = new Ajv({ allErrors: false, strict: false, verbose: true });
 ajv.addFormat('uuid', { type: 'string', validate: (s: string) => tryParseUuid(s) !== undefined });
 const compiled = new WeakMap<Schema, ValidateFunction>();
+/**
+ * Also by schema text: routes build their schema per microversion on every request, and ajv both
+ * compiles (milliseconds) and caches (for good) each new schema object. Keyed by text, each
+ * distinct schema compiles once; the map is bounded by the schemas the routes can build.
+ */
+const compiledByText = new Map<string, ValidateFunction>();
 
 function compile(schema: Schema): ValidateFunction {
   let v = compiled.get(schema);
+  if (v) return v;
+  const text = JSON.stringify(schema);
+  v = compiledByText.get(text);
   if (!v) {
     v = ajv.compile(schema);
-    compiled.set(schema, v);
+    compiledByText.set(text, v);
   }
+  compiled.set(schema, v);
   return v;
 }
 

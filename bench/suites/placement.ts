@@ -4,7 +4,8 @@
  * fleet.ts), answered by (a) the reference scan (core/placement/candidates.ts), (b) the columnar
  * index (core/placement/index/), both in process, and (c) the real OpenStack Placement 8.0 over
  * HTTP on sqlite, loaded with the same fleet (bench/placement/real-placement.ts, run as a child
- * process per fleet so the harness stays synchronous).
+ * process per fleet so the harness stays synchronous), and (d) cellplane's own Placement API over
+ * HTTP, same fleet, same client (bench/placement/cellplane-http.ts, also a child process).
  *
  * benchmark.js times (a) and (b) as usual; `prepare` also records single-query latencies
  * (p50/p99) for the notes, where Placement's numbers and the ratios go. `--quick` (seen in
@@ -20,6 +21,8 @@ import { markdownTable } from '../lib/report.ts';
 import { formatRatio, formatSig } from '../lib/stats.ts';
 import { type BenchCase, defineSuite } from '../lib/types.ts';
 import { type Fleet, loadState, makeFleet } from '../placement/fleet.ts';
+import { httpNotes } from '../placement/http-notes.ts';
+import type { OursHttp, RealPlacementOut } from '../placement/http-results.ts';
 import { type Latency, timeCalls } from '../placement/latency.ts';
 import { queryFor } from '../placement/queries.ts';
 
@@ -31,6 +34,13 @@ const KINDS = ['flat', 'nested'] as const;
 const PLACEMENT_REQUESTS = QUICK ? 5 : 30;
 const PLACEMENT_SECONDS = QUICK ? 5 : 25;
 const CHILD_TIMEOUT_MS = 300_000;
+/** A failed child's first error line, cut to this many characters for the table. */
+const FAILURE_CHARS = 70;
+/** cellplane's API over HTTP per fleet: at most this many sequential requests, for this long. */
+const OURS_REQUESTS = QUICK ? 200 : 5000;
+const OURS_SECONDS = QUICK ? 1 : 4;
+/** Requests in flight in the concurrent phase (labelled as such in the notes). */
+const OURS_IN_FLIGHT = 4;
 /** In-process single-query timing per case. */
 const LATENCY = { minCalls: 20, maxCalls: 2000, maxMs: QUICK ? 300 : 1500 };
 
@@ -45,6 +55,7 @@ interface Loaded {
 const loaded = new Map<string, Loaded>();
 const latencies = new Map<string, Latency>();
 const placement = new Map<string, (Latency & { candidates: number }) | string>();
+const ours = new Map<string, OursHttp | string>();
 
 const rowOf = (roots: number, kind: Kind) => `${roots.toLocaleString('en-US')} roots ${kind}`;
 
@@ -87,27 +98,43 @@ function makeCase(roots: number, kind: Kind, variant: 'scan' | 'index'): BenchCa
       const op = variant === 'scan' ? scan : fast;
       latencies.set(`${row}/${variant}`, timeCalls(op, LATENCY));
       if (variant === 'index' && !placement.has(row)) placement.set(row, runPlacement(roots, kind));
+      if (variant === 'index' && !ours.has(row)) ours.set(row, runOursHttp(roots, kind));
       return op;
     },
   };
 }
 
-function runPlacement(roots: number, kind: Kind): (Latency & { candidates: number }) | string {
-  const args = ['--import', 'tsx', 'bench/placement/real-placement.ts', String(roots), kind, SEED];
+/** Runs a bench child (`node --import tsx FILE ARGS…`) and returns its last stdout line, parsed. */
+function runChild<T>(file: string, args: readonly (string | number)[]): T | string {
   try {
-    const out = execFileSync('node', [...args, String(PLACEMENT_REQUESTS), String(PLACEMENT_SECONDS)], {
+    const out = execFileSync('node', ['--import', 'tsx', file, ...args.map(String)], {
       encoding: 'utf8',
       timeout: CHILD_TIMEOUT_MS,
+      // On timeout execFileSync sends SIGTERM: both children stop their servers on it.
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const r = JSON.parse(out.trim().split('\n').pop()!);
-    return { calls: r.requests, p50Ms: r.p50Ms, p99Ms: r.p99Ms, qps: r.qps, candidates: r.candidates };
+    return JSON.parse(out.trim().split('\n').pop()!) as T;
   } catch (err) {
     const stderr = String((err as { stderr?: unknown }).stderr ?? '');
-    const reason =
-      stderr.split('\n').find((l) => l.startsWith('Error')) ?? (err as Error).message.split('\n')[0];
-    return `failed: ${reason!.slice(0, 160)}`;
+    const line =
+      stderr.split('\n').find((l) => /^(\w*Error|AssertionError)/.test(l)) ??
+      (err as Error).message.split('\n')[0]!;
+    // `Error: Placement answered 500: {"errors": …}` → `Placement answered 500`.
+    const reason = line.replace(/^Error: /, '').split(': {')[0];
+    return `failed: ${reason!.slice(0, FAILURE_CHARS)}${reason!.length > FAILURE_CHARS ? '…' : ''}`;
   }
+}
+
+function runPlacement(roots: number, kind: Kind): (Latency & { candidates: number }) | string {
+  const args = [roots, kind, SEED, PLACEMENT_REQUESTS, PLACEMENT_SECONDS];
+  const r = runChild<RealPlacementOut>('bench/placement/real-placement.ts', args);
+  if (typeof r === 'string') return r;
+  return { calls: r.requests, p50Ms: r.p50Ms, p99Ms: r.p99Ms, qps: r.qps, candidates: r.candidates };
+}
+
+function runOursHttp(roots: number, kind: Kind): OursHttp | string {
+  const args = [roots, kind, SEED, OURS_REQUESTS, OURS_SECONDS, OURS_IN_FLIGHT];
+  return runChild<OursHttp>('bench/placement/cellplane-http.ts', args);
 }
 
 /** Measured outside the harness (see the command in the text); kept with every run's notes. */
@@ -162,7 +189,7 @@ function notes(): string {
         'scan q/s',
         'index q/s',
         'Placement q/s',
-        'index/Placement',
+        'in-process index/Placement',
         'index/scan',
       ],
       rows,
@@ -170,8 +197,26 @@ function notes(): string {
     '',
     'Query: `resources=VCPU:2,MEMORY_MB:4096,DISK_GB:40&limit=1000` (flat); nested adds `VGPU:1` and',
     '`required=CUSTOM_VGPU_T4` (microversion 1.39). Each answer is checked (index = scan, in order;',
-    'Placement returns as many candidates as we do). Ours is measured in process (no HTTP layer yet).',
+    'Placement returns as many candidates as we do; cellplane over HTTP returns the same JSON as the',
+    'index in process). `scan` and `index` here are in process, without HTTP: compare over HTTP below.',
     `Last fleet built: ${builds.join('; ')}.`,
+    '',
+    httpNotes(
+      SIZES.flatMap((roots) =>
+        KINDS.map((kind) => {
+          const row = rowOf(roots, kind);
+          const index = latencies.get(`${row}/index`);
+          return {
+            row,
+            roots,
+            kind,
+            ours: ours.get(row),
+            placement: placement.get(row),
+            ...(index ? { index } : {}),
+          };
+        }),
+      ),
+    ),
     '',
     WORKERS_AND_LIMITS,
   ].join('\n');
@@ -179,14 +224,15 @@ function notes(): string {
 
 export const placementSuite = defineSuite({
   name: 'placement',
-  title: 'placement — allocation candidates: scan vs index vs real Placement',
+  title: 'placement — allocation candidates: scan vs index vs real Placement, in process and over HTTP',
   about:
     'GET /allocation_candidates for fleets of 1,000 / 10,000 / 50,000 compute nodes, flat (VCPU, ' +
     'MEMORY_MB, DISK_GB on the root) and nested (plus 2 pGPU children with VGPU and a CUSTOM_VGPU_* ' +
     'trait), with traits (HW_CPU_X86_AVX2, CUSTOM_*), 10 aggregates and usage. `scan` is the ' +
     'reference (`core/placement/candidates.ts`), `index` the columnar CandidateIndex ' +
     '(`core/placement/index/`); the real OpenStack Placement 8.0 (Debian, sqlite, noauth2) is loaded ' +
-    'with the same fleet by SQL and queried over HTTP in the same run (notes below).',
+    "with the same fleet by SQL and queried over HTTP in the same run, next to cellplane's own " +
+    'Placement API (`api/placement`) over HTTP (notes below).',
   seed: SEED,
   ratios: [{ label: 'index/scan', of: 'index', to: 'scan' }],
   cases: () =>
