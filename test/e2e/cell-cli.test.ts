@@ -46,69 +46,73 @@ afterEach(async () => {
 });
 
 describe('cellplane cell (real etcd)', () => {
-  it('creates, lists, shows, disables, enables and deletes cells; refuses what it must with exit code 1', async () => {
-    const prefix = `/${uniquePrefix('cellcli')}`;
-    const cell = (...args: string[]) =>
-      cellplane(['cell', ...args, '--prefix', prefix], { CELLPLANE_ETCD_URL: services().etcd });
-    const json = async (...args: string[]) => {
-      const r = await cell(...args, '--json');
-      expect(r, r.stderr).toMatchObject({ code: 0 });
-      return JSON.parse(r.stdout);
-    };
+  it(
+    'creates, lists, shows, disables, enables and deletes cells; refuses what it must with exit code 1',
+    async () => {
+      const prefix = `/${uniquePrefix('cellcli')}`;
+      const cell = (...args: string[]) =>
+        cellplane(['cell', ...args, '--prefix', prefix], { CELLPLANE_ETCD_URL: services().etcd });
+      const json = async (...args: string[]) => {
+        const r = await cell(...args, '--json');
+        expect(r, r.stderr).toMatchObject({ code: 0 });
+        return JSON.parse(r.stdout);
+      };
 
-    const c1 = await json('create', 'cell1', '--store', 'redis://127.0.0.1:6379/1');
-    expect(c1).toMatchObject({ name: 'cell1', transport: 'cp.cell1', state: 'ready', disabled: false });
-    expect(Date.parse(c1.createdAt)).not.toBeNaN();
-    await json(
-      'create',
-      'cell2',
-      '--store',
-      'redis://127.0.0.1:6379/2',
-      '--transport',
-      'nats://10.0.0.2:4222',
-      '--disabled',
-      '--reason',
-      'burn-in',
-    );
+      const c1 = await json('create', 'cell1', '--store', 'redis://127.0.0.1:6379/1');
+      expect(c1).toMatchObject({ name: 'cell1', transport: 'cp.cell1', state: 'ready', disabled: false });
+      expect(Date.parse(c1.createdAt)).not.toBeNaN();
+      await json(
+        'create',
+        'cell2',
+        '--store',
+        'redis://127.0.0.1:6379/2',
+        '--transport',
+        'nats://10.0.0.2:4222',
+        '--disabled',
+        '--reason',
+        'burn-in',
+      );
 
-    const dup = await cell('create', 'cell1', '--store', 'redis://127.0.0.1:6379/9');
-    expect(dup).toMatchObject({ code: 1, stdout: '' });
-    expect(dup.stderr).toContain('a cell named "cell1" already exists');
+      const dup = await cell('create', 'cell1', '--store', 'redis://127.0.0.1:6379/9');
+      expect(dup).toMatchObject({ code: 1, stdout: '' });
+      expect(dup.stderr).toContain('a cell named "cell1" already exists');
 
-    const table = await cell('list');
-    expect(table.code).toBe(0);
-    expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+UUID\s+STATUS\s+TRANSPORT\s+STORE\s+REASON$/);
-    expect(table.stdout).toMatch(/^cell2\s+\S+\s+disabled\s+nats:\/\/10\.0\.0\.2:4222\s+\S+\s+burn-in$/m);
+      const table = await cell('list');
+      expect(table.code).toBe(0);
+      expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+UUID\s+STATUS\s+TRANSPORT\s+STORE\s+REASON$/);
+      expect(table.stdout).toMatch(/^cell2\s+\S+\s+disabled\s+nats:\/\/10\.0\.0\.2:4222\s+\S+\s+burn-in$/m);
 
-    const shown = await json('show', c1.uuid);
-    expect(shown).toMatchObject({ name: 'cell1', mappings: { hosts: 0, instances: 0 } });
+      const shown = await json('show', c1.uuid);
+      expect(shown).toMatchObject({ name: 'cell1', mappings: { hosts: 0, instances: 0 } });
 
-    const unknown = await cell('show', 'cell9');
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('no cell named "cell9" (run "cellplane cell list"');
+      const unknown = await cell('show', 'cell9');
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('no cell named "cell9" (run "cellplane cell list"');
 
-    expect(await json('disable', 'cell1', '--reason', 'maintenance')).toMatchObject({
-      disabled: true,
-      disabledReason: 'maintenance',
-    });
-    expect(await json('enable', 'cell2')).toMatchObject({ disabled: false });
+      expect(await json('disable', 'cell1', '--reason', 'maintenance')).toMatchObject({
+        disabled: true,
+        disabledReason: 'maintenance',
+      });
+      expect(await json('enable', 'cell2')).toMatchObject({ disabled: false });
 
-    // A host agent maps its host to cell1: delete must refuse, saying how many remain.
-    const coord = new EtcdCoordinator({ hosts: services().etcd, prefix });
-    coords.push(coord);
-    const registry = new CellRegistry(coord, { clock: systemClock });
-    await registry.memberships.mapHost('compute-1', c1.uuid);
-    const refused = await cell('delete', 'cell1');
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('still has 1 host mapping(s) and 0 instance mapping(s)');
-    await registry.memberships.unmapHost('compute-1');
+      // A host agent maps its host to cell1: delete must refuse, saying how many remain.
+      const coord = new EtcdCoordinator({ hosts: services().etcd, prefix });
+      coords.push(coord);
+      const registry = new CellRegistry(coord, { clock: systemClock });
+      await registry.memberships.mapHost('compute-1', c1.uuid);
+      const refused = await cell('delete', 'cell1');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('still has 1 host mapping(s) and 0 instance mapping(s)');
+      await registry.memberships.unmapHost('compute-1');
 
-    expect(await json('delete', 'cell1')).toMatchObject({ deleted: { uuid: c1.uuid } });
-    const left = await json('list');
-    expect(left.map((c: { name: string; disabled: boolean }) => [c.name, c.disabled])).toEqual([
-      ['cell2', false],
-    ]);
-  }, 20 * COMMAND_TIMEOUT_MS); // ~20 CLI processes, one after another
+      expect(await json('delete', 'cell1')).toMatchObject({ deleted: { uuid: c1.uuid } });
+      const left = await json('list');
+      expect(left.map((c: { name: string; disabled: boolean }) => [c.name, c.disabled])).toEqual([
+        ['cell2', false],
+      ]);
+    },
+    20 * COMMAND_TIMEOUT_MS,
+  ); // ~20 CLI processes, one after another
 
   it('says how to point it at etcd when neither --etcd nor CELLPLANE_ETCD_URL is set', async () => {
     const r = await cellplane(['cell', 'list'], { CELLPLANE_ETCD_URL: undefined });
