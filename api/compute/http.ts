@@ -4,12 +4,13 @@
  * query strings, route tables answering 405 for other methods, and Nova's self/bookmark links.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import { type Handler, routeTable } from '../common/routes.ts';
 import type { Identity } from './auth.ts';
 import { badRequest, ComputeHttpError } from './errors.ts';
 import type { ApiVersion } from './microversion.ts';
 import { type Schema, validateBody, validateQuery } from './validate.ts';
 
-export type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+export type { Handler };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,22 +35,17 @@ export function identity(req: FastifyRequest): Identity {
   return id;
 }
 
-const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
-
 /** Registers `handlers` on `url`; every other method answers 405 with `allow`. */
 export function routes(app: FastifyInstance, url: string, handlers: Partial<Record<HTTPMethods, Handler>>) {
-  const allowed = Object.keys(handlers) as HTTPMethods[];
-  for (const m of allowed) app.route({ method: m, url, handler: handlers[m]! });
-  const allow = allowed.join(', ');
-  app.route({
-    method: ALL_METHODS.filter((m) => !allowed.includes(m)),
+  routeTable(
+    app,
     url,
-    handler: async () => {
-      throw new ComputeHttpError(405, 'The method specified is not allowed for this resource.', {
+    handlers,
+    (allow) =>
+      new ComputeHttpError(405, 'The method specified is not allowed for this resource.', {
         headers: { allow },
-      });
-    },
-  });
+      }),
+  );
 }
 
 /** The parsed, schema-checked JSON body. An empty body validates as None, as in Nova. */

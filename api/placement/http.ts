@@ -5,11 +5,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { tryParseUuid, type Uuid } from '../../core/model/ids.ts';
+import { type Handler, routeTable } from '../common/routes.ts';
 import { badRequest, notFound, PlacementHttpError } from './errors.ts';
 import type { Microversion } from './microversion.ts';
 import { type Schema, validateBody, validateQuery } from './validate.ts';
 
-export type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+export type { Handler };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,23 +25,17 @@ export function mv(req: FastifyRequest): Microversion {
   return v;
 }
 
-const ALL_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
-
 /** Registers `handlers` on `url`; every other method answers 405 with `allow`, like Placement. */
 export function routes(app: FastifyInstance, url: string, handlers: Partial<Record<HTTPMethods, Handler>>) {
-  const allowed = Object.keys(handlers) as HTTPMethods[];
-  for (const m of allowed) app.route({ method: m, url, handler: handlers[m]! });
-  const others = ALL_METHODS.filter((m) => !allowed.includes(m));
-  const allow = allowed.join(', ');
-  app.route({
-    method: others,
+  routeTable(
+    app,
     url,
-    handler: async () => {
-      throw new PlacementHttpError(405, 'The method specified is not allowed for this resource.', {
+    handlers,
+    (allow) =>
+      new PlacementHttpError(405, 'The method specified is not allowed for this resource.', {
         headers: { allow },
-      });
-    },
-  });
+      }),
+  );
 }
 
 /** The media type without parameters, or 'None' as webob prints a missing one. */
