@@ -4,4 +4,5 @@ import { clockContract } from './clock.contract.ts';
 clockContract('system', () => ({
   clock: new SystemClock(),
   pass: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  slackMs: 1,
 }));
