@@ -32,6 +32,7 @@ import type { Coordinator, Leadership } from '../core/ports/coordinator.ts';
 import type { Store } from '../core/ports/store.ts';
 import { DEFAULT_PROFILE_SPEC, type ProfileSpec } from '../core/scheduler/profile.ts';
 import { type ActorAddress, actorSubject } from './runtime/address.ts';
+import { type LeaderEvent, LeaderLoop } from './runtime/leader-loop.ts';
 import { encodeFailure, encodeResult } from './runtime/protocol.ts';
 import { type ServiceEvents, ShardFeed } from './scheduler-shard-feed.ts';
 import { SCHEDULER_SHARD_KIND, selectHosts } from './scheduler-shard-messages.ts';
@@ -39,15 +40,12 @@ import { checkShard } from './scheduler-shard-partition.ts';
 import { ShardSelector } from './scheduler-shard-select.ts';
 import { type AggregateSource, ShardView } from './scheduler-shard-view.ts';
 
+export { CAMPAIGN_RETRY_MS } from './runtime/leader-loop.ts';
+
 /** Default lease TTL of a shard leader: a dead leader is replaced after about this long. */
 export const DEFAULT_SHARD_LEASE_TTL_MS = 5_000;
-/** Pause before campaigning again after a campaign failed (coordinator unreachable). */
-export const CAMPAIGN_RETRY_MS = 1_000;
 
-export type ShardEvent =
-  | { readonly type: 'campaigning' | 'elected' | 'lost' | 'stopped' }
-  | { readonly type: 'serving'; readonly trees: number }
-  | { readonly type: 'problem'; readonly what: string; readonly details: Record<string, unknown> };
+export type ShardEvent = LeaderEvent | { readonly type: 'serving'; readonly trees: number };
 
 export interface SchedulerShardOptions {
   readonly bus: Bus;
@@ -79,16 +77,24 @@ export function shardElectionName(cell: string, shard: number): string {
 
 export class SchedulerShard {
   private readonly selector: ShardSelector;
-  private readonly abort = new AbortController();
+  private readonly loop: LeaderLoop;
   private leadership: Leadership | undefined;
   /** The current term's view and subscriptions; undefined while not leading. */
   private term: { view: ShardView; feed: ShardFeed; sub?: Subscription; serving: boolean } | undefined;
-  private loop: Promise<void> | undefined;
-  private stopped = false;
 
   constructor(private readonly opts: SchedulerShardOptions) {
     checkShard(opts.shard, opts.shardCount);
     this.selector = new ShardSelector(opts.profile ?? DEFAULT_PROFILE_SPEC, opts.shard);
+    this.loop = new LeaderLoop({
+      coordinator: opts.coordinator,
+      election: shardElectionName(opts.cell, opts.shard),
+      candidateId: opts.candidateId,
+      ttlMs: opts.leaseTtlMs ?? DEFAULT_SHARD_LEASE_TTL_MS,
+      lead: (l) => this.lead(l),
+      stepDown: () => this.stepDown(),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+      ...(opts.sleep ? { sleep: opts.sleep } : {}),
+    });
   }
 
   /** True while this replica leads and answers selects. */
@@ -98,59 +104,17 @@ export class SchedulerShard {
 
   /** Starts campaigning (returns at once); the replica serves whenever it is elected. */
   start(): void {
-    if (this.loop || this.stopped) return;
-    this.loop = this.campaignLoop();
+    this.loop.start();
   }
 
   /** Resigns if leading (a standby takes over at once), stops campaigning. Idempotent. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.abort.abort(new CellplaneError('closed', 'scheduler shard stopped'));
-    await this.stepDown();
-    await this.leadership?.resign().catch(() => {});
-    await this.loop?.catch(() => {});
-    this.emit({ type: 'stopped' });
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async campaignLoop(): Promise<void> {
-    const { coordinator, cell, shard, candidateId } = this.opts;
-    const election = coordinator.election(shardElectionName(cell, shard));
-    const ttlMs = this.opts.leaseTtlMs ?? DEFAULT_SHARD_LEASE_TTL_MS;
-    while (!this.stopped) {
-      let l: Leadership;
-      this.emit({ type: 'campaigning' });
-      try {
-        l = await election.campaign(candidateId, { ttlMs, signal: this.abort.signal });
-      } catch (err) {
-        if (this.stopped) return;
-        this.problem('campaignFailed', err);
-        await (this.opts.sleep ?? realSleep)(CAMPAIGN_RETRY_MS);
-        continue;
-      }
-      this.leadership = l;
-      // onLost is not called after resign(): stop() ends the wait through the abort signal.
-      const ended = new Promise<void>((resolve) => {
-        l.onLost(resolve);
-        this.abort.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
-      this.emit({ type: 'elected' });
-      const led = await this.lead(l);
-      if (this.stopped) return;
-      if (!led) {
-        // Takeover failed (store or bus down) and was resigned: let a standby try first.
-        this.emit({ type: 'lost' });
-        await (this.opts.sleep ?? realSleep)(CAMPAIGN_RETRY_MS);
-        continue;
-      }
-      await ended;
-      await this.stepDown();
-      if (!this.stopped) this.emit({ type: 'lost' });
-    }
-  }
-
-  /** Takeover: feed first (subscribe + resync), then answer selects. False when it failed. */
+  /** Takeover: feed first (subscribe + resync), then answer selects. Throws when it failed. */
   private async lead(l: Leadership): Promise<boolean> {
+    this.leadership = l;
     const view = new ShardView(this.opts.aggregates);
     const report = (what: string, details: Record<string, unknown>) =>
       this.emit({ type: 'problem', what, details });
@@ -160,22 +124,14 @@ export class SchedulerShard {
     l.onLost(() => {
       term.serving = false; // stop answering at once; stepDown unsubscribes
     });
-    try {
-      const trees = await feed.start();
-      if (l.lost || this.term !== term) return true;
-      const subject = actorSubject(this.opts.cell, shardAddress(this.opts.shard));
-      term.sub = await this.opts.bus.subscribe(subject, (m) => this.onSelect(term, m));
-      if (l.lost || this.term !== term) return true;
-      term.serving = true;
-      this.emit({ type: 'serving', trees });
-      return true;
-    } catch (err) {
-      // Could not take over (store or bus down): give the leadership to a standby.
-      this.problem('takeoverFailed', err);
-      await this.stepDown();
-      await l.resign().catch(() => {});
-      return false;
-    }
+    const trees = await feed.start();
+    if (l.lost || this.term !== term) return true;
+    const subject = actorSubject(this.opts.cell, shardAddress(this.opts.shard));
+    term.sub = await this.opts.bus.subscribe(subject, (m) => this.onSelect(term, m));
+    if (l.lost || this.term !== term) return true;
+    term.serving = true;
+    this.emit({ type: 'serving', trees });
+    return true;
   }
 
   private async stepDown(): Promise<void> {
@@ -208,10 +164,6 @@ export class SchedulerShard {
     }
   }
 
-  private problem(what: string, err: unknown): void {
-    this.emit({ type: 'problem', what, details: { error: toCellplaneError(err).message } });
-  }
-
   private emit(e: ShardEvent): void {
     try {
       this.opts.onEvent?.(e);
@@ -219,8 +171,4 @@ export class SchedulerShard {
       // Contract: listeners must not throw.
     }
   }
-}
-
-function realSleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
