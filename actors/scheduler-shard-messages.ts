@@ -71,6 +71,12 @@ export interface SelectRequest {
   readonly forceNodes?: readonly string[];
   /** Forcing a host or node is admin only (as in Nova). */
   readonly isAdmin?: boolean;
+  /**
+   * Hosts already running members of `group`, once per member (the conductor knows them from its
+   * instance records; the shard's snapshot does not track group membership). The affinity
+   * stages count them as if they were in the snapshot.
+   */
+  readonly groupHosts?: readonly string[];
 }
 
 /** One host for one instance: what to claim, where, and against which generations. */
@@ -157,7 +163,7 @@ function parseSelect(o: Fields, p: string): SelectRequest {
   if (o.schedulerHints !== undefined && o.schedulerHints !== null)
     out.schedulerHints = asObject(o.schedulerHints, `${p}.schedulerHints`);
   if (o.group !== undefined) out.group = optNested(o, 'group', p, asGroup) ?? null;
-  for (const k of ['ignoreHosts', 'forceHosts', 'forceNodes'] as const) {
+  for (const k of ['ignoreHosts', 'forceHosts', 'forceNodes', 'groupHosts'] as const) {
     const v = hostList(o, k, p);
     if (v !== undefined) out[k] = v;
   }

@@ -11,6 +11,7 @@ import { summarize } from '../core/scheduler/explain.ts';
 import { select } from '../core/scheduler/pipeline.ts';
 import { buildProfile, type Profile, type ProfileSpec } from '../core/scheduler/profile.ts';
 import { parseNovaRequest } from '../core/scheduler/request-parse.ts';
+import type { Claim, Snapshot } from '../core/scheduler/snapshot.ts';
 import {
   type ExplainSummary,
   MAX_EXPLAIN_LINES,
@@ -39,7 +40,7 @@ export class ShardSelector {
     const spec = parseNovaRequest(novaInputOf(req));
     const profile = this.profileFor(req.alternates);
     const built = view.current();
-    const res = select(built.snapshot, spec, profile);
+    const res = withGroupHosts(built.snapshot, req, () => select(built.snapshot, spec, profile));
     const e = res.explain;
     const explain: ExplainSummary = {
       profile: e.profile,
@@ -79,5 +80,27 @@ export class ShardSelector {
       this.profiles.set(alternates, p);
     }
     return p;
+  }
+}
+
+/**
+ * Runs `fn` with the request's `groupHosts` booked on the snapshot as group members (no
+ * resources), and takes them off again, whatever happens. Hosts outside this shard are skipped.
+ */
+function withGroupHosts<T>(snapshot: Snapshot, req: SelectRequest, fn: () => T): T {
+  const groupId = req.group?.uuid;
+  if (!groupId || !req.groupHosts?.length) return fn();
+  const claim: Claim = { resources: [], groupId };
+  const booked: number[] = [];
+  try {
+    for (const host of req.groupHosts) {
+      const h = snapshot.indexOfHost(host);
+      if (h === undefined) continue;
+      snapshot.assume(h, claim);
+      booked.push(h);
+    }
+    return fn();
+  } finally {
+    for (const h of booked) snapshot.forget(h, claim);
   }
 }

@@ -204,4 +204,35 @@ describe('scheduler shard (memory)', () => {
     const admin = await w.select({ ...bad, id: 'ok-1', isAdmin: true });
     expect(admin.selections[0]?.host).toBe('hostA');
   });
+
+  it('groupHosts: anti-affinity keeps off the hosts of earlier members, affinity goes to them', async () => {
+    w = await shardWorld();
+    await threeHosts(w);
+    await leader(w);
+    const g = 'f0000000-0000-4000-8000-000000000001';
+    const hints = { group: g };
+    const anti = (id: string, groupHosts: string[]) =>
+      w.select(
+        request(id, 1, 512, {
+          group: { uuid: g, policy: 'anti-affinity' },
+          schedulerHints: hints,
+          groupHosts,
+        }),
+      );
+    expect((await anti('aa-1', [])).selections[0]?.host).toBe('hostB');
+    expect((await anti('aa-2', ['hostB'])).selections[0]?.host).toBe('hostA');
+    const full = await anti('aa-3', ['hostB', 'hostA', 'hostC']);
+    expect(full.outcome).toBe('noValidHost');
+    expect(full.explain.rejected.join('\n')).toMatch(/anti-affinity/);
+    const aff = await w.select(
+      request('af-1', 1, 512, {
+        group: { uuid: g, policy: 'affinity' },
+        schedulerHints: hints,
+        groupHosts: ['hostC'],
+      }),
+    );
+    expect(aff.selections[0]?.host).toBe('hostC');
+    // Nothing stays booked: without groupHosts the group is empty again.
+    expect((await anti('aa-4', [])).selections[0]?.host).toBe('hostB');
+  });
 });
