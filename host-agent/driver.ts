@@ -122,6 +122,15 @@ export function spawnFailure(
   });
 }
 
+/**
+ * True when the spawn is still running on the host (a second spawn of the same instance arrived
+ * while the first builds): ask again later, neither a failure nor a success yet.
+ */
+export function spawnInProgress(err: unknown): boolean {
+  const d = (err as { details?: { inProgress?: unknown } } | undefined)?.details;
+  return d?.inProgress === true;
+}
+
 /** True when the conductor should try an alternate host (works on errors that crossed the bus). */
 export function shouldReschedule(err: unknown): boolean {
   const d = (err as { details?: { reschedule?: unknown } } | undefined)?.details;

@@ -84,7 +84,9 @@ export class FakeHypervisor implements HypervisorDriver {
       );
     }
     if (this.building.has(spec.uuid))
-      throw spawnFailure('duplicate', `instance ${spec.uuid} is already being built on ${this.host}`);
+      throw spawnFailure('duplicate', `instance ${spec.uuid} is already being built on ${this.host}`, {
+        inProgress: true,
+      });
     const usage = this.usage.claim(spec); // throws invalidSpec / capacity
     this.building.add(spec.uuid);
     try {

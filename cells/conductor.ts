@@ -1,0 +1,185 @@
+/**
+ * The cell conductor role: run as N replicas per cell, ONE leads (election `conductor.<cell>`).
+ * The leader consumes the cell's durable operations queue (cells/conductor-jobs.ts) and runs each
+ * job with ConductorOps (cells/conductor-ops.ts):
+ * - jobs of one instance run one at a time, in the order they were handed out;
+ * - while a job runs its ack-wait is renewed (`working()` every third of it), so only a dead
+ *   leader's jobs are redelivered — to the next leader, which resumes from the instance record;
+ * - a job that throws a retryable error is handed back with a growing delay (0.5 s … 10 s);
+ *   one that throws anything else is a bug or a corrupt job: a build is turned to ERROR with the
+ *   message, and the job is dropped (reported as `problem`).
+ * Leadership lost: the consumer stops at once (jobs in hand finish; CAS on the instance records
+ * keeps a late write from overwriting the new leader's).
+ */
+
+import { type LeaderEvent, LeaderLoop } from '../actors/runtime/leader-loop.ts';
+import { decode } from '../core/codec/envelope.ts';
+import { toCellplaneError } from '../core/errors.ts';
+import type { Bus, Consumer, Job } from '../core/ports/bus.ts';
+import type { Clock } from '../core/ports/clock.ts';
+import type { Coordinator, Leadership } from '../core/ports/coordinator.ts';
+import { type ConductorJob, conductorJob, opsQueueName } from './conductor-jobs.ts';
+import { type ConductorDeps, ConductorOps } from './conductor-ops.ts';
+
+export const DEFAULT_CONDUCTOR_LEASE_TTL_MS = 5_000;
+/** A job not renewed for this long is redelivered (its conductor is presumed dead). */
+export const DEFAULT_JOB_ACK_WAIT_MS = 30_000;
+/** Jobs the leader works on at once. */
+export const DEFAULT_CONDUCTOR_IN_FLIGHT = 64;
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 10_000;
+
+export type ConductorRoleEvent =
+  | LeaderEvent
+  | { readonly type: 'serving' }
+  | { readonly type: 'retry'; readonly job: string; readonly delivery: number; readonly error: string };
+
+export interface CellConductorOptions extends ConductorDeps {
+  readonly bus: Bus;
+  readonly coordinator: Coordinator;
+  readonly clock: Clock;
+  readonly candidateId: string;
+  readonly leaseTtlMs?: number;
+  readonly ackWaitMs?: number;
+  readonly maxInFlight?: number;
+  /** Must not throw. */
+  readonly onRoleEvent?: (e: ConductorRoleEvent) => void;
+}
+
+export function conductorElectionName(cell: string): string {
+  return `conductor.${cell}`;
+}
+
+export class CellConductor {
+  readonly ops: ConductorOps;
+  private readonly loop: LeaderLoop;
+  private readonly ackWaitMs: number;
+  private consumer: Consumer | undefined;
+  private leading = false;
+  /** Per instance: the tail of its chain of jobs. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private inFlight = 0;
+
+  constructor(private readonly opts: CellConductorOptions) {
+    this.ops = new ConductorOps(opts);
+    this.ackWaitMs = opts.ackWaitMs ?? DEFAULT_JOB_ACK_WAIT_MS;
+    this.loop = new LeaderLoop({
+      coordinator: opts.coordinator,
+      election: conductorElectionName(opts.cell),
+      candidateId: opts.candidateId,
+      ttlMs: opts.leaseTtlMs ?? DEFAULT_CONDUCTOR_LEASE_TTL_MS,
+      lead: (l) => this.lead(l),
+      stepDown: () => this.stepDown(),
+      onEvent: (e) => this.emit(e),
+      sleep: (ms) => opts.clock.sleep(ms),
+    });
+  }
+
+  /** True while this replica leads and takes jobs. */
+  get serving(): boolean {
+    return this.leading;
+  }
+
+  /** Jobs being worked on now. */
+  get busy(): number {
+    return this.inFlight;
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  private async lead(l: Leadership): Promise<boolean> {
+    const queue = await this.opts.bus.workQueue(opsQueueName(this.opts.cell), { ackWaitMs: this.ackWaitMs });
+    if (l.lost) return true;
+    l.onLost(() => {
+      this.leading = false;
+    });
+    this.consumer = await queue.consume((job) => this.onJob(job), {
+      maxInFlight: this.opts.maxInFlight ?? DEFAULT_CONDUCTOR_IN_FLIGHT,
+    });
+    this.leading = !l.lost;
+    if (this.leading) this.emit({ type: 'serving' });
+    return true;
+  }
+
+  private async stepDown(): Promise<void> {
+    this.leading = false;
+    const c = this.consumer;
+    this.consumer = undefined;
+    await c?.stop().catch(() => {});
+  }
+
+  private async onJob(job: Job): Promise<void> {
+    let body: ConductorJob;
+    try {
+      body = decode(conductorJob, job.data);
+    } catch (err) {
+      this.loop.problem('invalidJob', err);
+      await job.term();
+      return;
+    }
+    const prev = this.chains.get(body.uuid) ?? Promise.resolve();
+    const run = prev.then(() => this.runJob(job, body));
+    const tail = run.catch(() => {});
+    this.chains.set(body.uuid, tail);
+    try {
+      await run;
+    } finally {
+      if (this.chains.get(body.uuid) === tail) this.chains.delete(body.uuid);
+    }
+  }
+
+  private async runJob(job: Job, body: ConductorJob): Promise<void> {
+    this.inFlight++;
+    let renew: ReturnType<Clock['setTimeout']> | undefined;
+    const keepAlive = () => {
+      renew = this.opts.clock.setTimeout(
+        () => {
+          job.working().catch(() => {});
+          keepAlive();
+        },
+        Math.max(1, Math.floor(this.ackWaitMs / 3)),
+      );
+    };
+    keepAlive();
+    try {
+      await this.ops.run(body);
+      await job.ack();
+    } catch (err) {
+      const e = toCellplaneError(err);
+      if (e.retryable && this.leading) {
+        const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(10, job.deliveryCount - 1));
+        this.emit({
+          type: 'retry',
+          job: `${body.op} ${body.uuid}`,
+          delivery: job.deliveryCount,
+          error: e.message,
+        });
+        await job.nak(delay).catch(() => {});
+        return;
+      }
+      if (!this.leading) return; // lost leadership meanwhile: the job is the next leader's
+      this.loop.problem('jobFailed', err);
+      await this.ops
+        .abandon(body, `${e.code}: ${e.message}`)
+        .catch((x) => this.loop.problem('abandonFailed', x));
+      await job.term().catch(() => {});
+    } finally {
+      if (renew) this.opts.clock.clearTimeout(renew);
+      this.inFlight--;
+    }
+  }
+
+  private emit(e: ConductorRoleEvent): void {
+    try {
+      this.opts.onRoleEvent?.(e);
+    } catch {
+      // Contract: listeners must not throw.
+    }
+  }
+}

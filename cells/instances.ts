@@ -1,0 +1,348 @@
+/**
+ * Instances as a cell keeps them: one record per instance in the CELL's store (key
+ * `inst/<uuid>`), listed in creation order by the ordered index `inst.created` (member
+ * `<created_at ISO>|<uuid>`, so byte order is creation order and the uuid breaks ties), plus one
+ * actions record per instance (`inst-act/<uuid>`: Nova's instance actions and their events).
+ *
+ * Every change is a compare-and-set on the record's generation (`update`): the conductor, the
+ * API and a second conductor after a failover never overwrite each other's transitions — the
+ * loser reloads and decides again from what the record now says.
+ *
+ * Values are versioned envelopes (core/codec): new fields must be optional.
+ */
+import { defineMessage, type MessageType } from '../core/codec/envelope.ts';
+import { CellplaneError } from '../core/errors.ts';
+import type { Store, WriteOp } from '../core/ports/store.ts';
+import { Records, type Versioned } from '../core/stores/records.ts';
+
+/** Nova's server status values that cellplane produces. */
+export type InstanceStatus =
+  | 'BUILD'
+  | 'ACTIVE'
+  | 'ERROR'
+  | 'SHUTOFF'
+  | 'REBOOT'
+  | 'HARD_REBOOT'
+  | 'DELETED'
+  | 'UNKNOWN';
+
+/** Nova's vm_state values. */
+export type VmState = 'building' | 'active' | 'stopped' | 'error' | 'deleted';
+
+/** Nova's power_state numbers: 0 NOSTATE, 1 RUNNING, 4 SHUTDOWN. */
+export const POWER = { NOSTATE: 0, RUNNING: 1, SHUTDOWN: 4 } as const;
+
+export interface InstanceFlavor {
+  readonly id: string;
+  readonly name: string;
+  readonly vcpus: number;
+  readonly ram: number;
+  readonly disk: number;
+  readonly ephemeral: number;
+  readonly swap: number;
+  readonly extraSpecs: Readonly<Record<string, string>>;
+}
+
+export interface InstanceGroup {
+  readonly uuid: string;
+  readonly policy: 'affinity' | 'anti-affinity' | 'soft-affinity' | 'soft-anti-affinity';
+  readonly maxServerPerHost?: number;
+}
+
+export interface InstanceFault {
+  /** HTTP-ish code as Nova shows it (500 for build failures). */
+  readonly code: number;
+  readonly message: string;
+  readonly details: string;
+  readonly created: string;
+}
+
+/** What the instance holds on its host's provider tree (set before the claim is asked for). */
+export interface InstancePlacement {
+  readonly host: string;
+  readonly node: string;
+  readonly root: string;
+  readonly allocations: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+export interface InstanceRecord {
+  readonly uuid: string;
+  readonly name: string;
+  readonly projectId: string;
+  readonly userId: string;
+  readonly flavor: InstanceFlavor;
+  readonly imageRef: string;
+  /** Requested availability zone (null: any). */
+  readonly availabilityZone: string | null;
+  readonly group: InstanceGroup | null;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly status: InstanceStatus;
+  readonly vmState: VmState;
+  /** Nova's task_state: scheduling, spawning, deleting, rebooting, powering-off, … or null. */
+  readonly taskState: string | null;
+  readonly powerState: number;
+  /** Where it runs or is being built; null while scheduling. */
+  readonly placement: InstancePlacement | null;
+  /** Hosts tried and given up on (spawn failures), in order. */
+  readonly triedHosts: readonly string[];
+  readonly fault: InstanceFault | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly launchedAt: string | null;
+  readonly terminatedAt: string | null;
+  /** Bumped by every accepted API operation (the request that last changed the task). */
+  readonly requestId: string;
+  /** Admin-only placement hints that travel with the build (Nova's force host `az:host`). */
+  readonly forceHost?: string;
+}
+
+export interface InstanceActionEvent {
+  readonly event: string;
+  readonly startTime: string;
+  readonly finishTime: string | null;
+  readonly result: 'Success' | 'Error' | null;
+  readonly details?: string;
+  readonly host?: string;
+}
+
+export interface InstanceAction {
+  readonly action: string;
+  readonly requestId: string;
+  readonly userId: string;
+  readonly projectId: string;
+  readonly startTime: string;
+  readonly updatedAt: string;
+  /** Set when an event of the action failed (Nova: "Error"). */
+  readonly message: string | null;
+  readonly events: readonly InstanceActionEvent[];
+}
+
+export interface InstanceActions {
+  readonly actions: readonly InstanceAction[];
+}
+
+/**
+ * Where the members of one server group are placed in this cell (`inst-grp/<group uuid>`):
+ * instance uuid → host. Written in the same commit as a member's placement, conditional on its
+ * generation, so two members placed at once cannot both miss each other: the second commit
+ * fails and that build selects again, seeing the first.
+ */
+export interface GroupPlacements {
+  readonly hosts: Readonly<Record<string, string>>;
+}
+
+/** Actions kept per instance (oldest dropped first). */
+export const MAX_ACTIONS_PER_INSTANCE = 100;
+/** Events kept per action. */
+export const MAX_EVENTS_PER_ACTION = 50;
+
+function message<T>(type: string): MessageType<T> {
+  return defineMessage<T>({
+    type,
+    major: 1,
+    minor: 0,
+    parse: (b) => {
+      if (!b || typeof b !== 'object') throw new CellplaneError('invalid', `${type} record is not a map`);
+      return b as T;
+    },
+  });
+}
+
+export const instanceRecordMessage = message<InstanceRecord>('cp.cell.instance');
+export const instanceActionsMessage = message<InstanceActions>('cp.cell.instance_actions');
+export const groupPlacementsMessage = message<GroupPlacements>('cp.cell.group_placements');
+
+/** The ordered index of a cell's instances by creation. */
+export const INSTANCE_INDEX = 'inst.created';
+
+export function indexMember(r: Pick<InstanceRecord, 'createdAt' | 'uuid'>): string {
+  return `${r.createdAt}|${r.uuid}`;
+}
+
+export type UpdateResult<T> =
+  | { readonly ok: true; readonly record: Versioned<T> }
+  | { readonly ok: false; readonly current: Versioned<T> | undefined };
+
+export class InstanceStore {
+  readonly records: Records<InstanceRecord>;
+  readonly actions: Records<InstanceActions>;
+  readonly groups: Records<GroupPlacements>;
+
+  constructor(readonly store: Store) {
+    this.records = new Records(store, 'inst', instanceRecordMessage);
+    this.actions = new Records(store, 'inst-act', instanceActionsMessage);
+    this.groups = new Records(store, 'inst-grp', groupPlacementsMessage);
+  }
+
+  get(uuid: string): Promise<Versioned<InstanceRecord> | undefined> {
+    return this.records.get(uuid);
+  }
+
+  getMany(uuids: readonly string[]): Promise<(Versioned<InstanceRecord> | undefined)[]> {
+    return this.records.getMany(uuids);
+  }
+
+  /** Creates the record (and indexes it) unless it exists; false when it already did. */
+  async create(r: InstanceRecord, action?: InstanceAction): Promise<boolean> {
+    const ops: WriteOp[] = [
+      this.records.put(r.uuid, r, 0),
+      { op: 'index', index: INSTANCE_INDEX, member: indexMember(r) },
+    ];
+    if (action) ops.push(this.actions.put(r.uuid, { actions: [action] }));
+    const out = await this.store.commit(ops);
+    return out.ok;
+  }
+
+  /**
+   * Compare-and-set: writes `next` only if the record is still at `current.generation`.
+   * `extra` ops ride in the same commit (an action event, an index change).
+   */
+  async update(
+    current: Versioned<InstanceRecord>,
+    next: InstanceRecord,
+    extra: readonly WriteOp[] = [],
+  ): Promise<UpdateResult<InstanceRecord>> {
+    const out = await this.store.commit([this.records.put(current.id, next, current.generation), ...extra]);
+    if (out.ok) {
+      const generation = out.generations[this.records.key(current.id)]!;
+      return { ok: true, record: { id: current.id, value: next, generation } };
+    }
+    return { ok: false, current: await this.get(current.id) };
+  }
+
+  /**
+   * Removes the record and its index entry (after a delete completed). Its actions stay, as
+   * Nova keeps a deleted instance's actions for the admin to read.
+   */
+  async purge(current: Versioned<InstanceRecord>): Promise<boolean> {
+    const out = await this.store.commit([
+      this.records.delete(current.id, current.generation),
+      { op: 'unindex', index: INSTANCE_INDEX, member: indexMember(current.value) },
+    ]);
+    return out.ok;
+  }
+
+  /** One page of uuids in creation order (or reverse), after the member `after`. */
+  async page(opts: { after?: string; limit: number; reverse?: boolean }) {
+    return this.store.list(INSTANCE_INDEX, opts);
+  }
+
+  count(): Promise<number> {
+    return this.store.count(INSTANCE_INDEX);
+  }
+
+  async actionsOf(uuid: string): Promise<InstanceAction[]> {
+    return [...((await this.actions.get(uuid))?.value.actions ?? [])];
+  }
+
+  /**
+   * Starts an action or adds/finishes an event of the action with `requestId` (read-modify-write
+   * with CAS, retried: actions are appended by one conductor at a time, so conflicts are rare).
+   */
+  async recordAction(
+    uuid: string,
+    requestId: string,
+    change: (existing: InstanceAction | undefined) => InstanceAction,
+  ): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const cur = await this.actions.get(uuid);
+      const list = [...(cur?.value.actions ?? [])];
+      const i = list.findIndex((a) => a.requestId === requestId);
+      const next = change(i >= 0 ? list[i] : undefined);
+      const trimmed = { ...next, events: next.events.slice(-MAX_EVENTS_PER_ACTION) };
+      if (i >= 0) list[i] = trimmed;
+      else list.push(trimmed);
+      const out = await this.store.commit([
+        this.actions.put(uuid, { actions: list.slice(-MAX_ACTIONS_PER_INSTANCE) }, cur?.generation ?? 0),
+      ]);
+      if (out.ok) return;
+    }
+    throw new CellplaneError('conflict', `instance ${uuid}: actions kept changing under the writer`, {
+      retryable: true,
+    });
+  }
+}
+
+/** Starts an event (finishTime null) in an action, creating the action if needed. */
+export function startEvent(
+  base: Omit<InstanceAction, 'events' | 'message' | 'updatedAt'>,
+  event: string,
+  at: string,
+  host?: string,
+): (a: InstanceAction | undefined) => InstanceAction {
+  return (a) => {
+    const action = a ?? { ...base, message: null, updatedAt: at, events: [] };
+    const ev: InstanceActionEvent = {
+      event,
+      startTime: at,
+      finishTime: null,
+      result: null,
+      ...(host ? { host } : {}),
+    };
+    return { ...action, updatedAt: at, events: [...action.events, ev] };
+  };
+}
+
+/** Finishes the latest open event named `event`; an error also sets the action's message. */
+export function finishEvent(
+  event: string,
+  at: string,
+  result: 'Success' | 'Error',
+  details?: string,
+): (a: InstanceAction | undefined) => InstanceAction {
+  return (a) => {
+    if (!a) throw new CellplaneError('internal', `no action to finish event ${event} in`);
+    const events = [...a.events];
+    for (let i = events.length - 1; i >= 0; i--) {
+      const e = events[i]!;
+      if (e.event === event && e.finishTime === null) {
+        events[i] = { ...e, finishTime: at, result, ...(details ? { details } : {}) };
+        break;
+      }
+    }
+    return { ...a, updatedAt: at, events, message: result === 'Error' ? 'Error' : a.message };
+  };
+}
+
+/** What the API knows when it accepts a boot. */
+export interface NewInstance {
+  readonly uuid: string;
+  readonly name: string;
+  readonly projectId: string;
+  readonly userId: string;
+  readonly flavor: InstanceFlavor;
+  readonly imageRef: string;
+  readonly availabilityZone?: string | null;
+  readonly group?: InstanceGroup | null;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly requestId: string;
+  readonly forceHost?: string;
+}
+
+/** The record of an accepted boot: BUILD, scheduling, nowhere yet. */
+export function newInstanceRecord(n: NewInstance, createdAt: string): InstanceRecord {
+  return {
+    uuid: n.uuid,
+    name: n.name,
+    projectId: n.projectId,
+    userId: n.userId,
+    flavor: n.flavor,
+    imageRef: n.imageRef,
+    availabilityZone: n.availabilityZone ?? null,
+    group: n.group ?? null,
+    metadata: n.metadata ?? {},
+    status: 'BUILD',
+    vmState: 'building',
+    taskState: 'scheduling',
+    powerState: POWER.NOSTATE,
+    placement: null,
+    triedHosts: [],
+    fault: null,
+    createdAt,
+    updatedAt: createdAt,
+    launchedAt: null,
+    terminatedAt: null,
+    requestId: n.requestId,
+    ...(n.forceHost ? { forceHost: n.forceHost } : {}),
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * Wiring one cell's roles onto ports: the provider-tree actors, the host registrar, scheduler
+ * shard replicas and a conductor replica — any subset, so `cellplane up` runs them all in one
+ * process on the memory adapters and `cellplane conductor|scheduler` run one role per process on
+ * NATS, etcd and Redis. The roles know nothing of each other: they meet on the bus (actor
+ * subjects in the cell's scope), in the coordinator (elections) and in the cell's store.
+ *
+ * deploy/ is the composition root: it may import every layer (like cli/ and sim/).
+ */
+
+import { HostRegistrar, type RegistrarEvent } from '../actors/host-registrar.ts';
+import { providerTreeActor } from '../actors/provider-tree.ts';
+import { ProviderTreeClient } from '../actors/provider-tree-client.ts';
+import { ActorClient } from '../actors/runtime/client.ts';
+import { ActorHost } from '../actors/runtime/host.ts';
+import { SchedulerShard, type ShardEvent, shardAddress } from '../actors/scheduler-shard.ts';
+import { selectHosts } from '../actors/scheduler-shard-messages.ts';
+import { CellConductor, type ConductorRoleEvent } from '../cells/conductor.ts';
+import type { ConductorEvent, InstanceHosts, SpawnVerdict } from '../cells/conductor-ops.ts';
+import { InstanceStore } from '../cells/instances.ts';
+import { decode, encode } from '../core/codec/envelope.ts';
+import { toCellplaneError } from '../core/errors.ts';
+import type { Bus } from '../core/ports/bus.ts';
+import type { Clock } from '../core/ports/clock.ts';
+import type { Coordinator } from '../core/ports/coordinator.ts';
+import type { Store } from '../core/ports/store.ts';
+import type { ProfileSpec } from '../core/scheduler/profile.ts';
+import { agentSubjects } from '../host-agent/agent.ts';
+import { HOST_KIND, INSTANCE_KIND } from '../host-agent/agents.ts';
+import { type AgentTarget, HostAgentClient } from '../host-agent/client.ts';
+import { shouldReschedule, spawnInProgress } from '../host-agent/driver.ts';
+import { registerHost, resync, serviceTransition } from '../host-agent/messages.ts';
+
+export interface CellRolesOptions {
+  /** Cell name: the actors' scope and the prefix of its subjects and elections. */
+  readonly cell: string;
+  readonly cellUuid?: string;
+  readonly bus: Bus;
+  readonly coordinator: Coordinator;
+  /** The cell's store (trees, instances). */
+  readonly store: Store;
+  readonly clock: Clock;
+  /** Unique per process: names its candidacies. */
+  readonly replicaId: string;
+  readonly shardCount: number;
+  readonly roles: {
+    /** Host the provider-tree actors and the registrar. */
+    readonly trees?: boolean;
+    /** Shard numbers this process runs a replica of. */
+    readonly shards?: readonly number[];
+    /** Run a conductor replica. */
+    readonly conductor?: boolean;
+  };
+  readonly leaseTtlMs?: number;
+  readonly ackWaitMs?: number;
+  readonly maxBuildAttempts?: number;
+  readonly profile?: ProfileSpec;
+  /** Waits of asks to tree actors and shards. */
+  readonly askTimeoutMs?: number;
+  /** Waits of instance operations on host agents. */
+  readonly operationTimeoutMs?: number;
+  /** Host → cell mappings (cells/memberships.ts), when the cell is registered in a CellRegistry. */
+  readonly memberships?: {
+    mapHost(host: string, cellUuid: string): Promise<unknown>;
+    unmapInstance(uuid: string, cellUuid?: string): Promise<boolean>;
+  };
+  readonly onConductorEvent?: (e: ConductorEvent) => void;
+  readonly onRoleEvent?: (what: string, e: ShardEvent | ConductorRoleEvent | RegistrarEvent) => void;
+}
+
+export interface CellRoles {
+  readonly cell: string;
+  readonly instances: InstanceStore;
+  readonly trees: ProviderTreeClient;
+  readonly registrar: HostRegistrar | undefined;
+  readonly shards: readonly SchedulerShard[];
+  readonly conductor: CellConductor | undefined;
+  /** Asks every agent of the cell to register again (after a registrar start). */
+  resyncHosts(): void;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
+
+export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch(() => {});
+  };
+  try {
+    const actors = new ActorClient(o.bus, { scope: o.cell, askTimeoutMs: o.askTimeoutMs ?? 5_000 });
+    const trees = new ProviderTreeClient(actors);
+    const subjects = agentSubjects(o.cell);
+    const report = (what: string) => (e: ShardEvent | ConductorRoleEvent | RegistrarEvent) =>
+      o.onRoleEvent?.(what, e);
+
+    let registrar: HostRegistrar | undefined;
+    if (o.roles.trees) {
+      const host = new ActorHost({ bus: o.bus, clock: o.clock, scope: o.cell });
+      await host.register(providerTreeActor({ store: o.store, bus: o.bus }));
+      stops.push(() => host.shutdown());
+    }
+    if (o.roles.trees || o.roles.conductor) {
+      // Every conductor replica keeps the routes of the hosts (they are re-sent on resync).
+      registrar = new HostRegistrar({
+        bus: o.bus,
+        cell: o.cell,
+        trees,
+        registrations: { subject: subjects.register, parse: (d) => decode(registerHost, d) },
+        ...(o.memberships && o.cellUuid && o.roles.trees
+          ? { memberships: o.memberships, cellUuid: o.cellUuid }
+          : {}),
+        onEvent: report('registrar'),
+      });
+      await registrar.start();
+      const r = registrar;
+      stops.push(() => r.stop());
+    }
+
+    const shards: SchedulerShard[] = [];
+    for (const shard of o.roles.shards ?? []) {
+      const s = new SchedulerShard({
+        bus: o.bus,
+        coordinator: o.coordinator,
+        store: o.store,
+        cell: o.cell,
+        shard,
+        shardCount: o.shardCount,
+        candidateId: `${o.replicaId}/sched-${shard}`,
+        ...(o.leaseTtlMs ? { leaseTtlMs: o.leaseTtlMs } : {}),
+        ...(o.profile ? { profile: o.profile } : {}),
+        serviceEvents: {
+          subject: subjects.service,
+          parse: (d) => {
+            try {
+              const t = decode(serviceTransition, d);
+              return { host: t.host, up: t.up };
+            } catch {
+              return undefined;
+            }
+          },
+        },
+        onEvent: report(`sched-${shard}`),
+        sleep: (ms) => o.clock.sleep(ms),
+      });
+      s.start();
+      stops.push(() => s.stop());
+      shards.push(s);
+    }
+
+    const instances = new InstanceStore(o.store);
+    let conductor: CellConductor | undefined;
+    if (o.roles.conductor) {
+      const agents = new HostAgentClient(o.bus, {
+        scope: o.cell,
+        operationTimeoutMs: o.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
+      });
+      const lookup = registrar!;
+      const target = (host: string): AgentTarget => ({
+        host,
+        route: lookup.host(host)?.route ?? {
+          scope: o.cell,
+          hostKind: HOST_KIND,
+          instanceKind: INSTANCE_KIND,
+        },
+      });
+      const askMs = o.askTimeoutMs ?? 5_000;
+      const c = new CellConductor({
+        cell: o.cell,
+        bus: o.bus,
+        coordinator: o.coordinator,
+        clock: o.clock,
+        candidateId: `${o.replicaId}/conductor`,
+        instances,
+        shardCount: o.shardCount,
+        select: (req, shard) => actors.ask(shardAddress(shard), selectHosts, req, { timeoutMs: askMs }),
+        trees,
+        hosts: hostAgentInstances(agents, target),
+        ...(o.leaseTtlMs ? { leaseTtlMs: o.leaseTtlMs } : {}),
+        ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}),
+        ...(o.maxBuildAttempts ? { maxBuildAttempts: o.maxBuildAttempts } : {}),
+        ...(o.memberships
+          ? {
+              onDeleted: async (uuid: string) => {
+                await o.memberships!.unmapInstance(uuid, o.cellUuid);
+              },
+            }
+          : {}),
+        ...(o.onConductorEvent ? { onEvent: o.onConductorEvent } : {}),
+        onRoleEvent: report('conductor'),
+      });
+      c.start();
+      stops.push(() => c.stop());
+      conductor = c;
+    }
+    const resyncHosts = () => o.bus.publish(subjects.resync, encode(resync, {}));
+    if (registrar) resyncHosts();
+    return { cell: o.cell, instances, trees, registrar, shards, conductor, resyncHosts, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The conductor's view of the host agents: instance operations and what a failed spawn means. */
+export function hostAgentInstances(
+  agents: HostAgentClient,
+  target: (host: string) => AgentTarget,
+): InstanceHosts {
+  return {
+    spawn: async (host, spec) => {
+      await agents.spawn(target(host), spec);
+    },
+    destroy: (host, uuid) => agents.destroy(target(host), uuid),
+    reboot: async (host, uuid, type) => {
+      await agents.reboot(target(host), uuid, type === 'HARD' ? 'hard' : 'soft');
+    },
+    stop: async (host, uuid) => {
+      await agents.stop(target(host), uuid);
+    },
+    start: async (host, uuid) => {
+      await agents.start(target(host), uuid);
+    },
+    spawnVerdict,
+  };
+}
+
+/** Driver verdicts first (they carry `reschedule`), then what the bus said. */
+export function spawnVerdict(err: unknown): SpawnVerdict {
+  if (spawnInProgress(err)) return 'retryLater';
+  if (shouldReschedule(err)) return 'reschedule';
+  const e = toCellplaneError(err);
+  if ((e.details as { reason?: unknown } | undefined)?.reason !== undefined) return 'fatal';
+  if (e.code === 'noResponders') return 'reschedule'; // the host's agent is gone
+  if (e.code === 'timeout' || e.code === 'unavailable' || e.code === 'overloaded') return 'retryLater';
+  return 'fatal';
+}
