@@ -37,6 +37,7 @@ import {
   strings,
 } from '../core/codec/fields.ts';
 import { CellplaneError } from '../core/errors.ts';
+import type { CapacitySummary, ZoneCapacity } from '../core/scheduler/capacity-summary.ts';
 import { MAX_ALTERNATES } from '../core/scheduler/profile.ts';
 import { MAX_HOST_LIST, MAX_INSTANCES_PER_REQUEST } from '../core/scheduler/request.ts';
 import type { NovaFlavor, NovaGroup, NovaRequestInput } from '../core/scheduler/request-parse.ts';
@@ -233,3 +234,42 @@ export const selectHosts: AskType<SelectRequest, SelectReply> = defineAsk(
     explain: asNested(o.explain, `${p}.explain`, asExplain),
   })),
 );
+
+// ---- capacity summaries (for the cell router) ----------------------------------------------
+
+/** Published by each shard leader every few seconds on `capacitySubject(cell)`. */
+export interface CapacityReport extends CapacitySummary {
+  readonly cell: string;
+  readonly shard: number;
+  /** The leader's clock when it was taken (ms since the epoch). */
+  readonly atMs: number;
+}
+
+export function capacitySubject(cell: string): string {
+  return `cp.${cell}.capacity`;
+}
+
+function asAmounts(v: unknown, p: string): Record<string, number> {
+  return asRecord(v ?? {}, p, (x, q) => {
+    if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
+      throw new CellplaneError('invalid', `${q} must be a number >= 0`);
+    return x;
+  });
+}
+
+function asZone(o: Fields, p: string): ZoneCapacity {
+  return {
+    hosts: int(o, 'hosts', p, { min: 0 }),
+    free: asAmounts(o.free, `${p}.free`),
+    largest: asAmounts(o.largest, `${p}.largest`),
+  };
+}
+
+export const capacityReport: MessageType<CapacityReport> = message('cp.sched.capacity', (o, p) => ({
+  ...asZone(o, p),
+  cell: string(o, 'cell', p, { minLength: 1 }),
+  shard: int(o, 'shard', p, { min: 0 }),
+  atMs: number(o, 'atMs', p),
+  total: int(o, 'total', p, { min: 0 }),
+  zones: asRecord(o.zones ?? {}, `${p}.zones`, (v, q) => asNested(v, q, asZone)),
+}));

@@ -25,17 +25,23 @@
  * core/scheduler is pure, so a pool could later be put behind ShardSelector alone (worth it
  * only for very large batches, which block the event loop: 100 instances ≈ 45 ms).
  */
-import { decode } from '../core/codec/envelope.ts';
+import { decode, encode } from '../core/codec/envelope.ts';
 import { CellplaneError, toCellplaneError } from '../core/errors.ts';
 import type { Bus, BusMessage, Subscription } from '../core/ports/bus.ts';
 import type { Coordinator, Leadership } from '../core/ports/coordinator.ts';
 import type { Store } from '../core/ports/store.ts';
+import { summarizeCapacity } from '../core/scheduler/capacity-summary.ts';
 import { DEFAULT_PROFILE_SPEC, type ProfileSpec } from '../core/scheduler/profile.ts';
 import { type ActorAddress, actorSubject } from './runtime/address.ts';
 import { type LeaderEvent, LeaderLoop } from './runtime/leader-loop.ts';
 import { encodeFailure, encodeResult } from './runtime/protocol.ts';
 import { type ServiceEvents, ShardFeed } from './scheduler-shard-feed.ts';
-import { SCHEDULER_SHARD_KIND, selectHosts } from './scheduler-shard-messages.ts';
+import {
+  capacityReport,
+  capacitySubject,
+  SCHEDULER_SHARD_KIND,
+  selectHosts,
+} from './scheduler-shard-messages.ts';
 import { checkShard } from './scheduler-shard-partition.ts';
 import { ShardSelector } from './scheduler-shard-select.ts';
 import { type AggregateSource, ShardView } from './scheduler-shard-view.ts';
@@ -63,9 +69,16 @@ export interface SchedulerShardOptions {
   readonly serviceEvents?: ServiceEvents;
   /** Must not throw. */
   readonly onEvent?: (e: ShardEvent) => void;
-  /** Waits between failed campaigns (defaults to real time). */
+  /** Waits between failed campaigns and capacity reports (defaults to real time). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Period of the capacity reports for the cell router (0: none). Default 2 s. */
+  readonly capacityIntervalMs?: number;
+  /** Time stamped on capacity reports; default Date.now. */
+  readonly now?: () => number;
 }
+
+/** Default period of a shard leader's capacity report. */
+export const DEFAULT_CAPACITY_INTERVAL_MS = 2_000;
 
 export function shardAddress(shard: number): ActorAddress {
   return { kind: SCHEDULER_SHARD_KIND, id: String(shard) };
@@ -131,7 +144,30 @@ export class SchedulerShard {
     if (l.lost || this.term !== term) return true;
     term.serving = true;
     this.emit({ type: 'serving', trees });
+    void this.reportCapacity(term);
     return true;
+  }
+
+  /** While this term serves: publish the partition's capacity summary every interval. */
+  private async reportCapacity(term: NonNullable<SchedulerShard['term']>): Promise<void> {
+    const every = this.opts.capacityIntervalMs ?? DEFAULT_CAPACITY_INTERVAL_MS;
+    if (every <= 0) return;
+    const { cell, shard, bus } = this.opts;
+    const sleep = this.opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    while (term.serving && this.term === term) {
+      try {
+        const summary = summarizeCapacity(term.view.current().snapshot);
+        const atMs = (this.opts.now ?? Date.now)();
+        bus.publish(capacitySubject(cell), encode(capacityReport, { ...summary, cell, shard, atMs }));
+      } catch (err) {
+        this.emit({
+          type: 'problem',
+          what: 'capacityReport',
+          details: { error: toCellplaneError(err).message },
+        });
+      }
+      await sleep(every);
+    }
   }
 
   private async stepDown(): Promise<void> {

@@ -155,6 +155,11 @@ export const groupPlacementsMessage = message<GroupPlacements>('cp.cell.group_pl
 /** The ordered index of a cell's instances by creation. */
 export const INSTANCE_INDEX = 'inst.created';
 
+/** The ordered index of one project's instances in a cell (member: uuid). */
+export function projectIndex(projectId: string): string {
+  return `inst.project.${projectId}`;
+}
+
 export function indexMember(r: Pick<InstanceRecord, 'createdAt' | 'uuid'>): string {
   return `${r.createdAt}|${r.uuid}`;
 }
@@ -187,6 +192,7 @@ export class InstanceStore {
     const ops: WriteOp[] = [
       this.records.put(r.uuid, r, 0),
       { op: 'index', index: INSTANCE_INDEX, member: indexMember(r) },
+      { op: 'index', index: projectIndex(r.projectId), member: r.uuid },
     ];
     if (action) ops.push(this.actions.put(r.uuid, { actions: [action] }));
     const out = await this.store.commit(ops);
@@ -218,6 +224,7 @@ export class InstanceStore {
     const out = await this.store.commit([
       this.records.delete(current.id, current.generation),
       { op: 'unindex', index: INSTANCE_INDEX, member: indexMember(current.value) },
+      { op: 'unindex', index: projectIndex(current.value.projectId), member: current.id },
     ]);
     return out.ok;
   }
@@ -225,6 +232,38 @@ export class InstanceStore {
   /** One page of uuids in creation order (or reverse), after the member `after`. */
   async page(opts: { after?: string; limit: number; reverse?: boolean }) {
     return this.store.list(INSTANCE_INDEX, opts);
+  }
+
+  /** Instances of a project in this cell and the cores/RAM of their flavors (quota usage). */
+  async projectUsage(projectId: string): Promise<{ instances: number; cores: number; ram: number }> {
+    const out = { instances: 0, cores: 0, ram: 0 };
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.store.list(projectIndex(projectId), {
+        limit: 1000,
+        ...(after ? { after } : {}),
+      });
+      for (const r of await this.records.getMany(page.members)) {
+        if (!r) continue;
+        out.instances++;
+        out.cores += r.value.flavor.vcpus;
+        out.ram += r.value.flavor.ram;
+      }
+      if (page.next === undefined) return out;
+      after = page.next;
+    }
+  }
+
+  /** Every record, in creation order (an admin scan and the small-cell list path). */
+  async *all(): AsyncGenerator<Versioned<InstanceRecord>> {
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.store.list(INSTANCE_INDEX, { limit: 1000, ...(after ? { after } : {}) });
+      const uuids = page.members.map((m) => m.slice(m.lastIndexOf('|') + 1));
+      for (const r of await this.records.getMany(uuids)) if (r) yield r;
+      if (page.next === undefined) return;
+      after = page.next;
+    }
   }
 
   count(): Promise<number> {

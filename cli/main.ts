@@ -7,6 +7,7 @@ import { registerCell } from './cell-command.ts';
 import { registerDemo } from './demo.ts';
 import { registerPlacement } from './placement-command.ts';
 import { registerServices } from './services-command.ts';
+import { registerUp } from './up-command.ts';
 
 const program = new Command()
   .name('cellplane')
@@ -20,6 +21,7 @@ registerCell(program);
 registerDemo(program);
 registerPlacement(program);
 registerServices(program);
+registerUp(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

@@ -142,6 +142,7 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         },
         onEvent: report(`sched-${shard}`),
         sleep: (ms) => o.clock.sleep(ms),
+        now: () => o.clock.now(),
       });
       s.start();
       stops.push(() => s.stop());

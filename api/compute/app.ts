@@ -1,7 +1,7 @@
 /**
- * The Compute REST API (Nova v2.1 shapes, microversions 2.1–2.79) as a fastify app, for the
- * resources that need no conductor: flavors (+ extra specs, access), aggregates, availability
- * zones, server groups, quota sets, and the version documents. `buildComputeApp` never listens:
+ * The Compute REST API (Nova v2.1 shapes, microversions 2.1–2.79) as a fastify app: flavors
+ * (+ extra specs, access), aggregates, availability zones, server groups, quota sets, the version
+ * documents, and — given a ServerBackend (the cells) — /servers with actions and instance actions. `buildComputeApp` never listens:
  * tests use `inject()`.
  *
  * Every request: a request id (`x-openstack-request-id`, `x-compute-request-id`), authentication
@@ -40,6 +40,8 @@ import { flavorRoutes } from './routes/flavors.ts';
 import { quotaSetRoutes } from './routes/quota-sets.ts';
 import { rootRoutes } from './routes/root.ts';
 import { serverGroupRoutes } from './routes/server-groups.ts';
+import { serverRoutes } from './routes/servers.ts';
+import type { ServerBackend } from './servers-backend.ts';
 import { ComputeStore } from './store/index.ts';
 
 /** Largest request body accepted: compute bodies are small (a flavor, a metadata map). */
@@ -56,6 +58,8 @@ export interface ComputeDeps {
   readonly now?: () => Date;
   /** Uuid source for aggregates and server groups; default crypto.randomUUID. */
   readonly newUuid?: () => string;
+  /** The cells behind /servers; without it /servers is not served (404). */
+  readonly servers?: ServerBackend;
 }
 
 export interface ComputeConfig {
@@ -92,7 +96,9 @@ function contextOf(deps: ComputeDeps, config: ComputeConfig): ComputeContext {
   return Object.freeze({
     store: new ComputeStore(deps.store, deps.now, deps.newUuid),
     hosts: deps.hosts,
-    usage: deps.usage ?? new MemoryUsageSource(),
+    usage:
+      deps.usage ??
+      (deps.servers ? { usage: (p: string) => deps.servers!.usage(p) } : new MemoryUsageSource()),
     quotaDefaults: Object.freeze(defaultLimits(config.quotaDefaults)),
     defaultZone,
     internalZone,
@@ -146,6 +152,7 @@ export async function buildComputeApp(deps: ComputeDeps, config: ComputeConfig):
   ]) {
     await app.register(plugin, { ctx, prefix: API_PREFIX });
   }
+  if (deps.servers) await app.register(serverRoutes(deps.servers), { ctx, prefix: API_PREFIX });
   return app;
 }
 

@@ -1,0 +1,639 @@
+/**
+ * /servers (nova/api/openstack/compute/servers.py, server actions, instance actions) over the
+ * cells, through the ServerBackend port:
+ *
+ * - POST /servers: validate (schema per microversion, flavor, zone, group), check the project's
+ *   quota (403 as Nova), pick a cell (the router; a group's members stay in the cell of its first
+ *   member), map the instance to it (refused if the cell was disabled meanwhile: pick again),
+ *   hand the conductor a durable build job, write the BUILD record, answer 202. The job alone is
+ *   enough for the conductor (it creates the record if our write did not land), so an API crash
+ *   after the enqueue loses nothing.
+ * - GET /servers, /servers/detail: the merge-sorted cross-cell list (sort_key/sort_dir,
+ *   marker/limit, status/host/name/project filters); instances of a cell that does not answer are
+ *   shown minimal with status UNKNOWN from 2.69, left out before (as Nova).
+ * - GET/DELETE /servers/{id}; POST /servers/{id}/action: reboot, os-stop, os-start — the task
+ *   state is set here with a CAS (409 when another task runs or the state forbids it), then the
+ *   job is queued (202).
+ * - GET /servers/{id}/os-instance-actions[/{request_id}].
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { buildJob, type ConductorJob } from '../../../cells/conductor-jobs.ts';
+import type { SortKey, SortKeyName } from '../../../cells/cross-cell-types.ts';
+import { type InstanceRecord, newInstanceRecord } from '../../../cells/instances.ts';
+import type { CellRecord } from '../../../cells/mapping.ts';
+import { toCellplaneError } from '../../../core/errors.ts';
+import { type RouteOptions, requireAction } from '../context.ts';
+import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
+import {
+  API_PREFIX,
+  baseUrl,
+  identity,
+  jsonBody,
+  memberLinks,
+  mv,
+  pathParam,
+  routes,
+  sendEmpty,
+  sendJson,
+} from '../http.ts';
+import type { ApiVersion } from '../microversion.ts';
+import { checkQuota, effectiveLimits, instancesThatFit } from '../quota.ts';
+import type { ServerBackend } from '../servers-backend.ts';
+import type { Schema } from '../validate.ts';
+import { hostId, novaTime, serverBrief, serverDetail } from './server-view.ts';
+
+/** Largest max_count accepted in one request. */
+export const MAX_INSTANCES_PER_CREATE = 100;
+
+const NAME: Schema = { type: 'string', minLength: 1, maxLength: 255 };
+const METADATA: Schema = {
+  type: 'object',
+  patternProperties: { '^[a-zA-Z0-9-_:. ]{1,255}$': { type: 'string', maxLength: 255 } },
+  additionalProperties: false,
+};
+const COUNT: Schema = { type: ['integer', 'string'], pattern: '^[0-9]*$', minimum: 1, minLength: 1 };
+
+function createSchema(v: ApiVersion): Schema {
+  const server: Record<string, Schema> = {
+    name: NAME,
+    imageRef: { type: 'string', maxLength: 255 },
+    flavorRef: { type: ['string', 'integer'], minLength: 1 },
+    adminPass: { type: 'string' },
+    metadata: METADATA,
+    availability_zone: { type: 'string', minLength: 1, maxLength: 255 },
+    min_count: COUNT,
+    max_count: COUNT,
+    return_reservation_id: { type: ['boolean', 'string'] },
+    key_name: { type: 'string', minLength: 1, maxLength: 255 },
+    user_data: { type: 'string', maxLength: 65535 },
+    security_groups: { type: 'array', items: { type: 'object' } },
+    config_drive: { type: ['boolean', 'string'] },
+    accessIPv4: { type: 'string' },
+    accessIPv6: { type: 'string' },
+    'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] },
+    block_device_mapping_v2: { type: 'array', items: { type: 'object' } },
+    networks: v.atLeast(37)
+      ? {
+          oneOf: [
+            { type: 'string', enum: ['auto', 'none'] },
+            { type: 'array', items: { type: 'object' } },
+          ],
+        }
+      : { type: 'array', items: { type: 'object' } },
+  };
+  if (v.atLeast(19)) server.description = { type: ['string', 'null'], maxLength: 255 };
+  if (v.atLeast(52)) server.tags = { type: 'array', items: { type: 'string', maxLength: 60 }, maxItems: 50 };
+  if (v.atLeast(74)) {
+    server.host = { type: 'string', minLength: 1, maxLength: 255 };
+    server.hypervisor_hostname = { type: 'string', minLength: 1, maxLength: 255 };
+  }
+  const required = ['name', 'flavorRef'];
+  if (v.atLeast(37)) required.push('networks');
+  return {
+    type: 'object',
+    properties: {
+      server: { type: 'object', properties: server, required, additionalProperties: false },
+      'os:scheduler_hints': { type: 'object' },
+      'OS-SCH-HNT:scheduler_hints': { type: 'object' },
+    },
+    required: ['server'],
+    additionalProperties: false,
+  };
+}
+const CREATE_SCHEMAS = new Map<string, Schema>();
+function createSchemaFor(v: ApiVersion): Schema {
+  const k = [19, 37, 52, 74].filter((m) => v.atLeast(m)).join(',');
+  if (!CREATE_SCHEMAS.has(k)) CREATE_SCHEMAS.set(k, createSchema(v));
+  return CREATE_SCHEMAS.get(k)!;
+}
+
+const ACTION_SCHEMA: Schema = {
+  type: 'object',
+  properties: {
+    reboot: {
+      type: 'object',
+      properties: { type: { type: 'string', enum: ['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft'] } },
+      required: ['type'],
+      additionalProperties: false,
+    },
+    'os-stop': { type: 'null' },
+    'os-start': { type: 'null' },
+  },
+  additionalProperties: true,
+};
+
+interface CreateBody {
+  server: {
+    name: string;
+    imageRef?: string;
+    flavorRef: string | number;
+    metadata?: Record<string, string>;
+    availability_zone?: string;
+    min_count?: number | string;
+    max_count?: number | string;
+    return_reservation_id?: boolean | string;
+    block_device_mapping_v2?: Array<Record<string, unknown>>;
+    host?: string;
+  };
+  'os:scheduler_hints'?: Record<string, unknown>;
+  'OS-SCH-HNT:scheduler_hints'?: Record<string, unknown>;
+}
+
+/** Nova sort keys → the cross-cell list's. */
+const SORT_KEY_NAMES: Record<string, SortKeyName> = {
+  created_at: 'created_at',
+  updated_at: 'updated_at',
+  uuid: 'uuid',
+  display_name: 'name',
+  host: 'host',
+  project_id: 'project_id',
+  vm_state: 'status',
+};
+
+export function serverRoutes(backend: ServerBackend) {
+  return async function plugin(app: FastifyInstance, { ctx }: RouteOptions) {
+    const base = (req: FastifyRequest) => baseUrl(req, ctx.publicUrl);
+
+    /** The record and its cell, or 404 as Nova words it. */
+    const load = async (uuid: string) => {
+      const cell = await backend.cellOf(uuid);
+      const rec = cell && (await backend.instances(cell).get(uuid));
+      if (!cell || !rec) throw notFound(`Instance ${uuid} could not be found.`);
+      return { cell, rec };
+    };
+
+    const zoneOfHost = async (host: string | null | undefined): Promise<string> => {
+      if (!host) return '';
+      for (const a of await ctx.store.aggregates.all()) {
+        const z = a.metadata.availability_zone;
+        if (z && a.hosts.includes(host)) return z;
+      }
+      return ctx.defaultZone;
+    };
+
+    const knownZones = async (): Promise<Set<string>> => {
+      const zones = new Set([ctx.defaultZone]);
+      for (const a of await ctx.store.aggregates.all()) {
+        const z = a.metadata.availability_zone;
+        if (z) zones.add(z);
+      }
+      return zones;
+    };
+
+    routes(app, '/servers', {
+      GET: async (req, reply) => sendJson(reply, 200, await listServers(req, false)),
+      POST: async (req, reply) => {
+        const v = mv(req);
+        const who = identity(req);
+        const body = jsonBody<CreateBody>(req, createSchemaFor(v));
+        const s = body.server;
+        const flavorId = flavorIdOf(s.flavorRef);
+        const flavor = await ctx.store.flavors.get(flavorId);
+        if (!flavor) throw badRequest(`Flavor ${flavorId} could not be found.`);
+        if (flavor.disabled) throw badRequest('Flavor is disabled.');
+        const bootFromVolume = (s.block_device_mapping_v2 ?? []).some((b) => Number(b.boot_index) === 0);
+        const imageRef = s.imageRef ?? '';
+        if (imageRef === '' && !bootFromVolume)
+          throw badRequest(
+            'Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid.',
+          );
+
+        let zone: string | null = null;
+        let forceHost: string | undefined;
+        if (s.availability_zone !== undefined) {
+          const [z, host] = s.availability_zone.split(':', 2);
+          if (z) {
+            if (!(await knownZones()).has(z))
+              throw badRequest('The requested availability zone is not available');
+            zone = z;
+          }
+          if (host) forceHost = host;
+        }
+        if (s.host) forceHost = s.host;
+        if (forceHost && !(await ctx.hosts.computeHost(forceHost)))
+          throw badRequest(`Compute host ${forceHost} could not be found.`);
+
+        const hints = body['os:scheduler_hints'] ?? body['OS-SCH-HNT:scheduler_hints'] ?? {};
+        let group: InstanceRecord['group'] = null;
+        if (hints.group !== undefined) {
+          if (typeof hints.group !== 'string')
+            throw badRequest('Invalid input for field/attribute group. Value: must be a uuid');
+          const g = await ctx.store.serverGroups.get(hints.group);
+          if (!g) throw badRequest(`Invalid server group: ${hints.group} could not be found.`);
+          const max = g.rules.max_server_per_host;
+          group = { uuid: g.uuid, policy: g.policy, ...(max ? { maxServerPerHost: Number(max) } : {}) };
+        }
+
+        const min = Number(s.min_count ?? 1);
+        const max = Number(s.max_count ?? min);
+        if (min > max) throw badRequest('min_count must be <= max_count');
+        if (max > MAX_INSTANCES_PER_CREATE)
+          throw badRequest(`max_count must be at most ${MAX_INSTANCES_PER_CREATE} in one request`);
+        const limits = effectiveLimits(ctx.quotaDefaults, await ctx.store.quotas.get(who.projectId));
+        const usage = await backend.usage(who.projectId);
+        const fit = instancesThatFit(usage, limits, { cores: flavor.vcpus, ram: flavor.memoryMb });
+        const count = Math.min(max, fit);
+        if (count < min) {
+          const verdict = checkQuota(usage, limits, {
+            instances: min,
+            cores: flavor.vcpus * min,
+            ram: flavor.memoryMb * min,
+          });
+          throw forbidden(verdict.ok ? 'Quota exceeded' : verdict.message);
+        }
+
+        const reservation = `r-${randomUUID().slice(0, 8)}`;
+        const groupCell = group ? await cellOfGroup(group.uuid) : undefined;
+        const created: InstanceRecord[] = [];
+        for (let i = 0; i < count; i++) {
+          const uuid = randomUUID();
+          const rec = await accept(
+            uuid,
+            {
+              name: count > 1 ? `${s.name}-${i + 1}` : s.name,
+              projectId: who.projectId,
+              userId: who.userId,
+              flavor: {
+                id: flavor.flavorid,
+                name: flavor.name,
+                vcpus: flavor.vcpus,
+                ram: flavor.memoryMb,
+                disk: flavor.rootGb,
+                ephemeral: flavor.ephemeralGb,
+                swap: flavor.swap,
+                extraSpecs: flavor.extraSpecs,
+              },
+              imageRef,
+              availabilityZone: zone,
+              group,
+              metadata: s.metadata ?? {},
+              requestId: req.computeRequestId,
+              ...(forceHost ? { forceHost } : {}),
+            },
+            groupCell,
+          );
+          created.push(rec);
+          if (group) await ctx.store.serverGroups.addMembers(group.uuid, [uuid]);
+        }
+        const returnReservation =
+          s.return_reservation_id === true ||
+          s.return_reservation_id === 'True' ||
+          s.return_reservation_id === 'true';
+        if (returnReservation) return sendJson(reply, 202, { reservation_id: reservation });
+        const first = created[0]!;
+        reply.header('location', `${base(req)}${API_PREFIX}/servers/${first.uuid}`);
+        return sendJson(reply, 202, {
+          server: {
+            id: first.uuid,
+            links: memberLinks(base(req), 'servers', first.uuid),
+            'OS-DCF:diskConfig': 'MANUAL',
+            security_groups: [{ name: 'default' }],
+            adminPass: randomUUID().replace(/-/g, '').slice(0, 12),
+          },
+        });
+      },
+    });
+
+    /** The cell holding the group's first member still mapped (its members stay together). */
+    async function cellOfGroup(groupUuid: string): Promise<CellRecord | undefined> {
+      const g = await ctx.store.serverGroups.get(groupUuid);
+      for (const m of g?.members ?? []) {
+        const cell = await backend.cellOf(m);
+        if (cell) return cell;
+      }
+      return undefined;
+    }
+
+    /** Map → enqueue → record; a disabled cell met on the way is replaced by another choice. */
+    async function accept(
+      uuid: string,
+      n: Omit<Parameters<typeof newInstanceRecord>[0], 'uuid'>,
+      pinned: CellRecord | undefined,
+    ): Promise<InstanceRecord> {
+      const hint = {
+        vcpus: n.flavor.vcpus,
+        ramMb: n.flavor.ram,
+        diskGb: n.flavor.disk,
+        availabilityZone: n.availabilityZone ?? null,
+      };
+      for (let attempt = 0; ; attempt++) {
+        const cell = pinned ?? (await chooseCell(hint));
+        let mapping: Awaited<ReturnType<ServerBackend['mapInstance']>>;
+        try {
+          mapping = await backend.mapInstance(uuid, cell, n.projectId);
+        } catch (err) {
+          const e = toCellplaneError(err);
+          if (e.code === 'conflict' && attempt < 3 && !pinned) continue; // disabled meanwhile
+          if (e.code === 'conflict')
+            throw conflict(`Cell ${cell.name} does not accept new instances: ${e.message}`);
+          throw err;
+        }
+        const rec = newInstanceRecord({ uuid, ...n }, new Date(mapping.mappedAt).toISOString());
+        const job = buildJob(rec);
+        try {
+          await backend.enqueue(cell, job);
+        } catch (err) {
+          await backend.unmapInstance(uuid, cell).catch(() => {});
+          throw err;
+        }
+        await backend
+          .instances(cell)
+          .create(rec, {
+            action: 'create',
+            requestId: rec.requestId,
+            userId: rec.userId,
+            projectId: rec.projectId,
+            startTime: rec.createdAt,
+            updatedAt: rec.createdAt,
+            message: null,
+            events: [],
+          })
+          .catch(() => false); // the job carries the record: the conductor writes it if we could not
+        return rec;
+      }
+    }
+
+    async function chooseCell(hint: Parameters<ServerBackend['chooseCell']>[0]): Promise<CellRecord> {
+      try {
+        return await backend.chooseCell(hint);
+      } catch (err) {
+        const e = toCellplaneError(err);
+        if (e.code === 'notFound') throw conflict(e.message);
+        throw err;
+      }
+    }
+
+    routes(app, '/servers/detail', {
+      GET: async (req, reply) => sendJson(reply, 200, await listServers(req, true)),
+    });
+
+    async function listServers(req: FastifyRequest, detail: boolean) {
+      const v = mv(req);
+      const who = identity(req);
+      const q = req.query as Record<string, string | string[]>;
+      const all = (k: string) => (q[k] === undefined ? [] : Array.isArray(q[k]) ? q[k] : [q[k] as string]);
+      const last = (k: string) => all(k).at(-1);
+      const limitText = last('limit');
+      let limit: number | undefined;
+      if (limitText !== undefined) {
+        if (!/^[0-9]+$/.test(limitText))
+          throw badRequest(`Invalid input for query parameters limit. Value: ${limitText}.`);
+        limit = Math.min(Number(limitText), ctx.maxLimit);
+      }
+      const keys = all('sort_key');
+      const dirs = all('sort_dir');
+      const sortKeys: SortKey[] = [];
+      keys.forEach((k, i) => {
+        const key = SORT_KEY_NAMES[k];
+        if (!key)
+          throw badRequest(`Invalid sort_key ${k}; one of: ${Object.keys(SORT_KEY_NAMES).join(', ')}`);
+        const dir = dirs[i] ?? dirs[0] ?? 'desc';
+        if (dir !== 'asc' && dir !== 'desc') throw badRequest(`Invalid sort_dir ${dir}; asc or desc`);
+        sortKeys.push({ key, dir });
+      });
+      if (sortKeys.length === 0) sortKeys.push({ key: 'created_at', dir: 'desc' });
+      const allTenants = last('all_tenants');
+      const project =
+        allTenants !== undefined && allTenants !== '0' && allTenants.toLowerCase() !== 'false'
+          ? (last('project_id') ?? last('tenant_id'))
+          : who.projectId;
+      const status = all('status').map((s) => s.toUpperCase());
+      const changes = last('changes-since');
+      let changesSince: number | undefined;
+      if (changes !== undefined) {
+        changesSince = Date.parse(changes);
+        if (Number.isNaN(changesSince))
+          throw badRequest(`Invalid filter field: changes-since. Value: ${changes}`);
+      }
+      const filters = {
+        ...(status.length ? { status } : {}),
+        ...(last('host') ? { host: last('host')! } : {}),
+        ...(last('name') ? { name: last('name')! } : {}),
+        ...(project ? { projectId: project } : {}),
+        ...(changesSince !== undefined ? { changesSince } : {}),
+      };
+      const marker = last('marker');
+      let page: Awaited<ReturnType<ServerBackend['list']>>;
+      try {
+        page = await backend.list({
+          filters,
+          sortKeys,
+          ...(limit !== undefined ? { limit } : {}),
+          ...(marker ? { marker } : {}),
+        });
+      } catch (err) {
+        const e = toCellplaneError(err);
+        if (e.code === 'invalid') throw badRequest(e.message);
+        throw err;
+      }
+      const b = base(req);
+      const showDown = v.atLeast(69);
+      const rows = page.servers.filter((s) => !s.down || showDown);
+      let out: unknown[];
+      if (!detail) {
+        out = rows.map((s) =>
+          s.down
+            ? { id: s.uuid, status: 'UNKNOWN', links: memberLinks(b, 'servers', s.uuid) }
+            : serverBrief(s, b),
+        );
+      } else {
+        out = await detailRows(rows, v, b);
+      }
+      const body: Record<string, unknown> = { servers: out };
+      if (page.next) {
+        const params = new URLSearchParams(req.url.split('?')[1] ?? '');
+        params.set('marker', page.next);
+        const path = detail ? 'servers/detail' : 'servers';
+        body.servers_links = [{ href: `${b}${API_PREFIX}/${path}?${params.toString()}`, rel: 'next' }];
+      }
+      return body;
+    }
+
+    async function detailRows(
+      rows: Awaited<ReturnType<ServerBackend['list']>>['servers'],
+      v: ApiVersion,
+      b: string,
+    ) {
+      const byCell = new Map<string, string[]>();
+      for (const r of rows) if (!r.down) byCell.set(r.cellUuid, [...(byCell.get(r.cellUuid) ?? []), r.uuid]);
+      const recs = new Map<string, InstanceRecord>();
+      for (const [cellUuid, uuids] of byCell) {
+        const cell = await backend.cellOf(uuids[0]!);
+        if (!cell || cell.uuid !== cellUuid) continue;
+        for (const r of await backend.instances(cell).getMany(uuids)) if (r) recs.set(r.id, r.value);
+      }
+      const out: unknown[] = [];
+      for (const row of rows) {
+        if (row.down) {
+          out.push({
+            id: row.uuid,
+            status: 'UNKNOWN',
+            tenant_id: row.projectId,
+            created: novaTime(new Date(row.createdAt).toISOString()),
+            links: memberLinks(b, 'servers', row.uuid),
+          });
+          continue;
+        }
+        const r = recs.get(row.uuid);
+        if (r) out.push(serverDetail(r, v, b, await zoneOfHost(r.placement?.host ?? null)));
+      }
+      return out;
+    }
+
+    routes(app, '/servers/:id', {
+      GET: async (req, reply) => {
+        const uuid = pathParam(req, 'id');
+        const { rec } = await load(uuid);
+        const v = mv(req);
+        return sendJson(reply, 200, {
+          server: serverDetail(rec.value, v, base(req), await zoneOfHost(rec.value.placement?.host)),
+        });
+      },
+      DELETE: async (req, reply) => {
+        const uuid = pathParam(req, 'id');
+        const { cell, rec } = await load(uuid);
+        if (rec.value.taskState !== 'deleting') {
+          const out = await backend
+            .instances(cell)
+            .update(rec, { ...rec.value, taskState: 'deleting', updatedAt: new Date().toISOString() });
+          if (!out.ok && out.current?.value.taskState !== 'deleting') {
+            if (!out.current) throw notFound(`Instance ${uuid} could not be found.`);
+            throw conflict(`Instance ${uuid} changed while being deleted; try again`);
+          }
+        }
+        await backend.enqueue(cell, jobOf('delete', rec.value, req));
+        if (rec.value.group)
+          await ctx.store.serverGroups.removeMembers(rec.value.group.uuid, [uuid]).catch(() => {});
+        return sendEmpty(reply, 204);
+      },
+    });
+
+    function jobOf(
+      op: ConductorJob['op'],
+      r: InstanceRecord,
+      req: FastifyRequest,
+      more: Partial<ConductorJob> = {},
+    ): ConductorJob {
+      const who = identity(req);
+      return {
+        op,
+        uuid: r.uuid,
+        requestId: req.computeRequestId,
+        userId: who.userId,
+        projectId: who.projectId,
+        acceptedAt: new Date().toISOString(),
+        ...more,
+      };
+    }
+
+    routes(app, '/servers/:id/action', {
+      POST: async (req, reply) => {
+        const uuid = pathParam(req, 'id');
+        const body = jsonBody<Record<string, unknown>>(req, ACTION_SCHEMA);
+        const action = requireAction(body, ['reboot', 'os-stop', 'os-start']);
+        const { cell, rec } = await load(uuid);
+        const r = rec.value;
+        const hard =
+          action === 'reboot' && String((body.reboot as { type: string }).type).toUpperCase() === 'HARD';
+        const allowed: Record<string, readonly string[]> = {
+          reboot: hard ? ['active', 'stopped', 'error'] : ['active'],
+          'os-stop': ['active', 'error'],
+          'os-start': ['stopped'],
+        };
+        const name = action === 'reboot' ? 'reboot' : action === 'os-stop' ? 'stop' : 'start';
+        if (r.taskState !== null)
+          throw conflict(`Cannot '${name}' instance ${uuid} while it is in task_state ${r.taskState}`);
+        if (!allowed[action]!.includes(r.vmState) || !r.placement)
+          throw conflict(`Cannot '${name}' instance ${uuid} while it is in vm_state ${r.vmState}`);
+        const task =
+          action === 'reboot'
+            ? hard
+              ? 'rebooting_hard'
+              : 'rebooting'
+            : action === 'os-stop'
+              ? 'powering-off'
+              : 'powering-on';
+        const out = await backend
+          .instances(cell)
+          .update(rec, { ...r, taskState: task, updatedAt: new Date().toISOString() });
+        if (!out.ok) throw conflict(`Instance ${uuid} changed meanwhile; try again`);
+        try {
+          await backend.enqueue(
+            cell,
+            jobOf(name, r, req, name === 'reboot' ? { rebootType: hard ? 'HARD' : 'SOFT' } : {}),
+          );
+        } catch (err) {
+          await backend
+            .instances(cell)
+            .update(out.record, { ...out.record.value, taskState: null })
+            .catch(() => {});
+          throw err;
+        }
+        return sendEmpty(reply, 202);
+      },
+    });
+
+    routes(app, '/servers/:id/os-instance-actions', {
+      GET: async (req, reply) => {
+        const uuid = pathParam(req, 'id');
+        const { cell } = await load(uuid);
+        const v = mv(req);
+        const actions = (await backend.instances(cell).actionsOf(uuid)).reverse();
+        return sendJson(reply, 200, { instanceActions: actions.map((a) => actionView(a, uuid, v)) });
+      },
+    });
+    routes(app, '/servers/:id/os-instance-actions/:requestId', {
+      GET: async (req, reply) => {
+        const uuid = pathParam(req, 'id');
+        const requestId = pathParam(req, 'requestId');
+        const { cell, rec } = await load(uuid);
+        const v = mv(req);
+        const a = (await backend.instances(cell).actionsOf(uuid)).find((x) => x.requestId === requestId);
+        if (!a) throw notFound(`Action for request_id ${requestId} on instance ${uuid} not found`);
+        const events = a.events.map((e) => ({
+          event: e.event,
+          start_time: e.startTime.replace('Z', '').slice(0, 26),
+          finish_time: e.finishTime ? e.finishTime.replace('Z', '').slice(0, 26) : null,
+          result: e.result,
+          traceback: e.result === 'Error' ? (e.details ?? null) : null,
+          ...(v.atLeast(62) ? { host: e.host ?? '', hostId: hostId(rec.value.projectId, e.host) } : {}),
+          ...(v.atLeast(84) ? { details: e.details ?? null } : {}),
+        }));
+        return sendJson(reply, 200, { instanceAction: { ...actionView(a, uuid, v), events } });
+      },
+    });
+  };
+}
+
+function actionView(
+  a: {
+    action: string;
+    requestId: string;
+    userId: string;
+    projectId: string;
+    startTime: string;
+    updatedAt: string;
+    message: string | null;
+  },
+  uuid: string,
+  v: ApiVersion,
+) {
+  return {
+    action: a.action,
+    instance_uuid: uuid,
+    message: a.message,
+    project_id: a.projectId,
+    request_id: a.requestId,
+    start_time: a.startTime.replace('Z', '').slice(0, 26),
+    user_id: a.userId,
+    ...(v.atLeast(58) ? { updated_at: a.updatedAt.replace('Z', '').slice(0, 26) } : {}),
+  };
+}
+
+/** flavorRef is an id or a link ending in /flavors/<id>. */
+function flavorIdOf(ref: string | number): string {
+  const s = String(ref);
+  const m = /\/flavors\/([^/]+)\/?$/.exec(s);
+  return m ? decodeURIComponent(m[1]!) : s;
+}

@@ -1,0 +1,42 @@
+/**
+ * The port through which the compute API reaches the cells for /servers: pick a cell for a new
+ * instance (the cell router), map instances to cells, read and CAS-update a cell's instance
+ * records, hand a cell's conductor a durable job, list across cells. deploy/server-backend.ts
+ * implements it over the CellDirectory, the memberships in the coordinator, each cell's store and
+ * bus; tests use the same implementation on the memory adapters.
+ */
+import type { ConductorJob } from '../../cells/conductor-jobs.ts';
+import type { CrossCellListRequest } from '../../cells/cross-cell-list.ts';
+import type { CrossCellPage } from '../../cells/cross-cell-types.ts';
+import type { InstanceStore } from '../../cells/instances.ts';
+import type { CellRecord, InstanceMapping } from '../../cells/mapping.ts';
+
+/** What the router weighs a new instance by. */
+export interface PlacementHint {
+  readonly vcpus: number;
+  readonly ramMb: number;
+  readonly diskGb: number;
+  readonly availabilityZone: string | null;
+}
+
+export interface ServerBackend {
+  /**
+   * The cell a new instance goes to: an enabled cell whose published capacity can hold it, the
+   * emptiest first. Throws `notFound`-coded CellplaneError "no cell accepts new instances" when
+   * every cell is disabled.
+   */
+  chooseCell(hint: PlacementHint): Promise<CellRecord>;
+  /** Records the instance→cell mapping (refused with `conflict` when the cell is disabled). */
+  mapInstance(uuid: string, cell: CellRecord, projectId: string): Promise<InstanceMapping>;
+  unmapInstance(uuid: string, cell: CellRecord): Promise<void>;
+  /** The instance's cell; undefined when unknown (never created, or deleted). */
+  cellOf(uuid: string): Promise<CellRecord | undefined>;
+  /** The instance records of a cell. */
+  instances(cell: CellRecord): InstanceStore;
+  /** Durably hands a job to the cell's conductor; resolves once stored. */
+  enqueue(cell: CellRecord, job: ConductorJob): Promise<void>;
+  /** One page of the merge-sorted cross-cell list. */
+  list(req: CrossCellListRequest): Promise<CrossCellPage>;
+  /** Live instances and their cores/RAM of a project, over every cell (for quotas). */
+  usage(projectId: string): Promise<{ instances: number; cores: number; ram: number }>;
+}

@@ -1,0 +1,100 @@
+/**
+ * The cell router: picks the cell a new instance goes to from the capacity reports its scheduler
+ * shards publish (actors/scheduler-shard-messages.ts `capacityReport`), so a boot asks the shards
+ * of ONE cell instead of fanning out to every host of every cell.
+ *
+ * Choice: among the cells that accept instances (enabled), those whose reports say the flavor
+ * can fit — some shard has a host with at least the flavor's VCPU, MEMORY_MB and DISK_GB free
+ * (in the requested zone, if any) — weighted by their free MEMORY_MB, drawn with the injected
+ * random source (a burst of boots spreads over the cells instead of piling onto the emptiest one
+ * until the next report). Reports older than `staleAfterMs` are ignored. When no accepting cell
+ * has a usable report (start-up, or every report stale) the choice is uniform over the accepting
+ * cells: the cell's conductor then decides (ERROR "No valid host" if nothing fits).
+ */
+import type { CapacityReport } from '../actors/scheduler-shard-messages.ts';
+import { CellplaneError } from '../core/errors.ts';
+import type { CellRecord } from './mapping.ts';
+
+export interface RouteHint {
+  readonly vcpus: number;
+  readonly ramMb: number;
+  readonly diskGb: number;
+  readonly availabilityZone: string | null;
+}
+
+export const DEFAULT_REPORT_STALE_AFTER_MS = 15_000;
+
+export class CellRouter {
+  /** cell name → shard → latest report. */
+  private readonly reports = new Map<string, Map<number, CapacityReport>>();
+
+  constructor(
+    private readonly opts: {
+      readonly now: () => number;
+      /** Uniform in [0, 1). */
+      readonly random: () => number;
+      readonly staleAfterMs?: number;
+    },
+  ) {}
+
+  /** Takes a shard's report (an older one than held is ignored). */
+  update(r: CapacityReport): void {
+    let shards = this.reports.get(r.cell);
+    if (!shards) {
+      shards = new Map();
+      this.reports.set(r.cell, shards);
+    }
+    const held = shards.get(r.shard);
+    if (!held || held.atMs <= r.atMs) shards.set(r.shard, r);
+  }
+
+  /** Free MEMORY_MB a cell reports for `hint` (0: cannot fit), undefined when it has no fresh report. */
+  headroom(cell: string, hint: RouteHint): number | undefined {
+    const shards = this.reports.get(cell);
+    if (!shards) return undefined;
+    const oldest = this.opts.now() - (this.opts.staleAfterMs ?? DEFAULT_REPORT_STALE_AFTER_MS);
+    let fresh = false;
+    let free = 0;
+    for (const r of shards.values()) {
+      if (r.atMs < oldest) continue;
+      fresh = true;
+      const z = hint.availabilityZone === null ? r : r.zones[hint.availabilityZone];
+      if (!z) continue;
+      const fits =
+        (z.largest.VCPU ?? 0) >= hint.vcpus &&
+        (z.largest.MEMORY_MB ?? 0) >= hint.ramMb &&
+        (hint.diskGb === 0 || (z.largest.DISK_GB ?? 0) >= hint.diskGb);
+      if (fits) free += z.free.MEMORY_MB ?? 0;
+    }
+    return fresh ? free : undefined;
+  }
+
+  /** One of `accepting` (enabled cells) for an instance like `hint`. */
+  choose(accepting: readonly CellRecord[], hint: RouteHint): CellRecord {
+    if (accepting.length === 0)
+      throw new CellplaneError(
+        'notFound',
+        'No cell accepts new instances (every cell is disabled or none exists)',
+      );
+    const weighted: Array<{ cell: CellRecord; w: number }> = [];
+    let reported = 0;
+    for (const cell of accepting) {
+      const h = this.headroom(cell.name, hint);
+      if (h === undefined) continue;
+      reported++;
+      if (h > 0) weighted.push({ cell, w: h });
+    }
+    if (reported === 0) return accepting[Math.floor(this.opts.random() * accepting.length)]!;
+    if (weighted.length === 0) {
+      // Reports say nothing fits anywhere: let the emptiest reporting cell's scheduler say why.
+      return accepting.find((c) => this.headroom(c.name, hint) !== undefined)!;
+    }
+    const total = weighted.reduce((s, x) => s + x.w, 0);
+    let r = this.opts.random() * total;
+    for (const x of weighted) {
+      r -= x.w;
+      if (r < 0) return x.cell;
+    }
+    return weighted[weighted.length - 1]!.cell;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Everything in one process on the memory adapters (`cellplane up`): N cells, each with its
+ * provider-tree actors, registrar, scheduler shards, a conductor and a fake fleet of simulated
+ * hosts; the cell records and mappings in a memory coordinator; the compute API over them with
+ * a few stock flavors. The same roles run as separate processes on NATS, etcd and Redis.
+ */
+import { buildComputeApp, type ComputeConfig } from '../api/compute/app.ts';
+import { COMPUTE_BINARY, type HostDirectory, type HostEntry } from '../api/compute/hosts.ts';
+import { ComputeStore } from '../api/compute/store/index.ts';
+import type { ConductorEvent } from '../cells/conductor-ops.ts';
+import { CellDirectory } from '../cells/directory.ts';
+import { CellRegistry } from '../cells/lifecycle.ts';
+import type { CellRecord } from '../cells/mapping.ts';
+import { MemoryBroker } from '../core/adapters/memory/bus.ts';
+import { MemoryCoordinationServer } from '../core/adapters/memory/coordinator.ts';
+import { MemoryStore } from '../core/adapters/memory/store.ts';
+import { systemClock } from '../core/adapters/system/clock.ts';
+import type { Clock } from '../core/ports/clock.ts';
+import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
+import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-agent/fleet.ts';
+import { type CellRoles, startCellRoles } from './cell-roles.ts';
+import { CellsServerBackend } from './server-backend.ts';
+
+/** Nova's classic flavors (devstack's m1.*), created when the API store is empty. */
+export const STOCK_FLAVORS = [
+  { flavorid: '1', name: 'm1.tiny', vcpus: 1, memoryMb: 512, rootGb: 1 },
+  { flavorid: '2', name: 'm1.small', vcpus: 1, memoryMb: 2048, rootGb: 20 },
+  { flavorid: '3', name: 'm1.medium', vcpus: 2, memoryMb: 4096, rootGb: 40 },
+  { flavorid: '4', name: 'm1.large', vcpus: 4, memoryMb: 8192, rootGb: 80 },
+  { flavorid: '5', name: 'm1.xlarge', vcpus: 8, memoryMb: 16384, rootGb: 160 },
+] as const;
+
+export interface EmbeddedOptions {
+  readonly cells: number;
+  readonly hostsPerCell: number;
+  readonly shardsPerCell?: number;
+  readonly seed?: number;
+  readonly clock?: Clock;
+  /** Shape of every simulated host (hostname is set per host). */
+  readonly host?: Omit<FakeHostSpec, 'hostname'>;
+  readonly driver?: FakeFleetOptions['driver'];
+  readonly compute?: Partial<ComputeConfig>;
+  readonly onConductorEvent?: (cell: string, e: ConductorEvent) => void;
+}
+
+export interface Embedded {
+  readonly cells: readonly CellRecord[];
+  readonly roles: ReadonlyMap<string, CellRoles>;
+  readonly fleets: ReadonlyMap<string, FakeFleet>;
+  readonly registry: CellRegistry;
+  readonly backend: CellsServerBackend;
+  readonly app: Awaited<ReturnType<typeof buildComputeApp>>;
+  readonly stores: ReadonlyMap<string, MemoryStore>;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_HOST: Omit<FakeHostSpec, 'hostname'> = {
+  vcpus: 32,
+  memoryMb: 131_072,
+  diskGb: 2_000,
+  allocationRatios: { vcpu: 4 },
+};
+
+export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
+  const clock = o.clock ?? systemClock;
+  const broker = new MemoryBroker({ clock });
+  const coordination = new MemoryCoordinationServer(clock);
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch(() => {});
+  };
+  try {
+    const coordinator = coordination.client();
+    stops.push(() => coordinator.close());
+    const registry = new CellRegistry(coordinator, { clock });
+    const cells: CellRecord[] = [];
+    const roles = new Map<string, CellRoles>();
+    const fleets = new Map<string, FakeFleet>();
+    const stores = new Map<string, MemoryStore>();
+    const bus = broker.connect();
+    stops.push(() => bus.close());
+    const shardCount = o.shardsPerCell ?? 1;
+    for (let c = 1; c <= o.cells; c++) {
+      const name = `cell${c}`;
+      const cell =
+        (await registry.find(name)) ??
+        (await registry.create({ name, transport: `cp.${name}`, store: `memory://${name}` }));
+      cells.push(cell);
+      const store = new MemoryStore();
+      stores.set(cell.uuid, store);
+      const r = await startCellRoles({
+        cell: name,
+        cellUuid: cell.uuid,
+        bus,
+        coordinator,
+        store,
+        clock,
+        replicaId: `embedded-${name}`,
+        shardCount,
+        roles: { trees: true, shards: Array.from({ length: shardCount }, (_, s) => s), conductor: true },
+        memberships: registry.memberships,
+        ...(o.onConductorEvent
+          ? { onConductorEvent: (e: ConductorEvent) => o.onConductorEvent!(name, e) }
+          : {}),
+      });
+      stops.push(() => r.stop());
+      roles.set(name, r);
+      const fleetBus = broker.connect();
+      const fleet = await startFakeFleet({
+        bus: fleetBus,
+        clock,
+        cell: name,
+        seed: o.seed ?? 1,
+        hosts: Array.from({ length: o.hostsPerCell }, (_, h) => ({
+          ...(o.host ?? DEFAULT_HOST),
+          hostname: `${name}-cn${String(h + 1).padStart(4, '0')}`,
+        })),
+        ...(o.driver ? { driver: o.driver } : {}),
+      });
+      stops.push(async () => {
+        await fleet.stop();
+        await fleetBus.close();
+      });
+      fleets.set(name, fleet);
+    }
+    const directory = await CellDirectory.open(coordinator);
+    stops.push(() => directory.close());
+    const backend = new CellsServerBackend({
+      directory,
+      memberships: registry.memberships,
+      portsOf: (cell) => ({ store: stores.get(cell.uuid)!, bus }),
+      clock,
+    });
+    stops.push(() => backend.close());
+    const apiStore = new MemoryStore();
+    const computeStore = new ComputeStore(apiStore);
+    for (const f of STOCK_FLAVORS) {
+      if (await computeStore.flavors.get(f.flavorid)) continue;
+      await computeStore.flavors.create({
+        ...f,
+        ephemeralGb: 0,
+        swap: 0,
+        rxtxFactor: 1,
+        isPublic: true,
+        disabled: false,
+        description: null,
+        extraSpecs: {},
+        projects: [],
+      });
+    }
+    const app = await buildComputeApp(
+      { store: apiStore, hosts: registrarDirectory(roles), servers: backend },
+      { auth: { mode: 'noauth' }, ...(o.compute ?? {}) },
+    );
+    stops.push(() => app.close());
+    return { cells, roles, fleets, registry, backend, app, stores, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Compute hosts as the cells' registrars know them (up while registered). */
+export function registrarDirectory(roles: ReadonlyMap<string, CellRoles>): HostDirectory {
+  const entry = (name: string): HostEntry => ({
+    name,
+    services: [{ binary: COMPUTE_BINARY, enabled: true, up: true, updatedAt: null }],
+  });
+  return {
+    async hosts() {
+      return [...roles.values()].flatMap((r) => r.registrar?.hosts() ?? []).map((h) => entry(h.host));
+    },
+    async computeHost(name) {
+      for (const r of roles.values()) if (r.registrar?.host(name)) return entry(name);
+      return undefined;
+    },
+  };
+}
