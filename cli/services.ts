@@ -81,12 +81,14 @@ export function ensureInstalled(log: Log = () => {}): void {
 
 /**
  * The OpenStack peers the compatibility tests and benchmarks run against: the `openstack`
- * CLI with osc-placement, and the real Placement API server (Debian's Zed packages).
+ * CLI with osc-placement, and the real Placement API server (Debian's Zed packages); plus
+ * Debian's headless Chromium, which renders the simulator's HTML report in a test.
  */
 export const OPENSTACK_TOOLS = [
   { pkg: 'python3-openstackclient', path: '/usr/bin/openstack' },
   { pkg: 'python3-osc-placement', path: '/usr/lib/python3/dist-packages/osc_placement' },
   { pkg: 'python3-placement', path: '/usr/bin/placement-api' },
+  { pkg: 'chromium', path: '/usr/bin/chromium' },
 ] as const;
 
 export function ensureOpenStackTools(log: Log = () => {}): void {

@@ -12,7 +12,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm install --no-audit --no-fund --loglevel=error || exit 1
 fi
 
-echo "== real servers (nats-server, etcd, redis-server) and OpenStack peers (openstack CLI, placement-api)"
+echo "== real servers (nats-server, etcd, redis-server), OpenStack peers (openstack CLI, placement-api), chromium"
 node --import tsx cli/main.ts services install --openstack || exit 1
 
 status=0
