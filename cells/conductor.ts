@@ -10,6 +10,10 @@
  *   message, and the job is dropped (reported as `problem`).
  * Leadership lost: the consumer stops at once (jobs in hand finish; CAS on the instance records
  * keeps a late write from overwriting the new leader's).
+ *
+ * `onLead`/`onStepDown` let the deployment hang other single-owner work on the same leadership:
+ * deploy/cell-roles.ts hosts the cell's provider-tree actors there (an actor kind must be served
+ * by one process at a time).
  */
 
 import { type LeaderEvent, LeaderLoop } from '../actors/runtime/leader-loop.ts';
@@ -44,6 +48,10 @@ export interface CellConductorOptions extends ConductorDeps {
   readonly maxInFlight?: number;
   /** Must not throw. */
   readonly onRoleEvent?: (e: ConductorRoleEvent) => void;
+  /** Takeover work that must be done before jobs are taken (e.g. hosting the tree actors). */
+  readonly onLead?: () => Promise<void>;
+  /** Undoes onLead when leadership ends. Must not throw. */
+  readonly onStepDown?: () => Promise<void>;
 }
 
 export function conductorElectionName(cell: string): string {
@@ -99,6 +107,8 @@ export class CellConductor {
     l.onLost(() => {
       this.leading = false;
     });
+    await this.opts.onLead?.();
+    if (l.lost) return true;
     this.consumer = await queue.consume((job) => this.onJob(job), {
       maxInFlight: this.opts.maxInFlight ?? DEFAULT_CONDUCTOR_IN_FLIGHT,
     });
@@ -112,6 +122,7 @@ export class CellConductor {
     const c = this.consumer;
     this.consumer = undefined;
     await c?.stop().catch(() => {});
+    await this.opts.onStepDown?.().catch(() => {});
   }
 
   private async onJob(job: Job): Promise<void> {

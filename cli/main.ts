@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerCell } from './cell-command.ts';
 import { registerDemo } from './demo.ts';
 import { registerPlacement } from './placement-command.ts';
+import { registerRoles } from './roles-command.ts';
 import { registerServices } from './services-command.ts';
 import { registerUp } from './up-command.ts';
 
@@ -20,6 +21,7 @@ const program = new Command()
 registerCell(program);
 registerDemo(program);
 registerPlacement(program);
+registerRoles(program);
 registerServices(program);
 registerUp(program);
 

@@ -44,7 +44,7 @@ export interface CellRolesOptions {
   readonly replicaId: string;
   readonly shardCount: number;
   readonly roles: {
-    /** Host the provider-tree actors and the registrar. */
+    /** Host the provider-tree actors (while leading, if `conductor` too) and the registrar. */
     readonly trees?: boolean;
     /** Shard numbers this process runs a replica of. */
     readonly shards?: readonly number[];
@@ -91,15 +91,28 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
     const actors = new ActorClient(o.bus, { scope: o.cell, askTimeoutMs: o.askTimeoutMs ?? 5_000 });
     const trees = new ProviderTreeClient(actors);
     const subjects = agentSubjects(o.cell);
+    const resyncHosts = () => o.bus.publish(subjects.resync, encode(resync, {}));
     const report = (what: string) => (e: ShardEvent | ConductorRoleEvent | RegistrarEvent) =>
       o.onRoleEvent?.(what, e);
 
     let registrar: HostRegistrar | undefined;
-    if (o.roles.trees) {
-      const host = new ActorHost({ bus: o.bus, clock: o.clock, scope: o.cell });
-      await host.register(providerTreeActor({ store: o.store, bus: o.bus }));
-      stops.push(() => host.shutdown());
-    }
+    // The tree actors: one process at a time may host them. With a conductor in the same
+    // process they follow its leadership; alone, they are hosted for the process's life.
+    let treeHost: ActorHost | undefined;
+    const hostTrees = async () => {
+      if (treeHost) return;
+      const h = new ActorHost({ bus: o.bus, clock: o.clock, scope: o.cell });
+      await h.register(providerTreeActor({ store: o.store, bus: o.bus }));
+      treeHost = h;
+    };
+    const unhostTrees = async () => {
+      const h = treeHost;
+      treeHost = undefined;
+      await h?.shutdown().catch(() => {});
+    };
+    const treesFollowConductor = o.roles.trees === true && o.roles.conductor === true;
+    if (o.roles.trees && !treesFollowConductor) await hostTrees();
+    stops.push(unhostTrees);
     if (o.roles.trees || o.roles.conductor) {
       // Every conductor replica keeps the routes of the hosts (they are re-sent on resync).
       registrar = new HostRegistrar({
@@ -189,12 +202,20 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
           : {}),
         ...(o.onConductorEvent ? { onEvent: o.onConductorEvent } : {}),
         onRoleEvent: report('conductor'),
+        ...(treesFollowConductor
+          ? {
+              onLead: async () => {
+                await hostTrees();
+                resyncHosts(); // registrations that found no tree host meanwhile come again
+              },
+              onStepDown: unhostTrees,
+            }
+          : {}),
       });
       c.start();
       stops.push(() => c.stop());
       conductor = c;
     }
-    const resyncHosts = () => o.bus.publish(subjects.resync, encode(resync, {}));
     if (registrar) resyncHosts();
     return { cell: o.cell, instances, trees, registrar, shards, conductor, resyncHosts, stop };
   } catch (err) {

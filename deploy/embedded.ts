@@ -19,16 +19,8 @@ import type { Clock } from '../core/ports/clock.ts';
 import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
 import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-agent/fleet.ts';
 import { type CellRoles, startCellRoles } from './cell-roles.ts';
+import { seedFlavors } from './flavors.ts';
 import { CellsServerBackend } from './server-backend.ts';
-
-/** Nova's classic flavors (devstack's m1.*), created when the API store is empty. */
-export const STOCK_FLAVORS = [
-  { flavorid: '1', name: 'm1.tiny', vcpus: 1, memoryMb: 512, rootGb: 1 },
-  { flavorid: '2', name: 'm1.small', vcpus: 1, memoryMb: 2048, rootGb: 20 },
-  { flavorid: '3', name: 'm1.medium', vcpus: 2, memoryMb: 4096, rootGb: 40 },
-  { flavorid: '4', name: 'm1.large', vcpus: 4, memoryMb: 8192, rootGb: 80 },
-  { flavorid: '5', name: 'm1.xlarge', vcpus: 8, memoryMb: 16384, rootGb: 160 },
-] as const;
 
 export interface EmbeddedOptions {
   readonly cells: number;
@@ -133,21 +125,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     });
     stops.push(() => backend.close());
     const apiStore = new MemoryStore();
-    const computeStore = new ComputeStore(apiStore);
-    for (const f of STOCK_FLAVORS) {
-      if (await computeStore.flavors.get(f.flavorid)) continue;
-      await computeStore.flavors.create({
-        ...f,
-        ephemeralGb: 0,
-        swap: 0,
-        rxtxFactor: 1,
-        isPublic: true,
-        disabled: false,
-        description: null,
-        extraSpecs: {},
-        projects: [],
-      });
-    }
+    await seedFlavors(new ComputeStore(apiStore));
     const app = await buildComputeApp(
       { store: apiStore, hosts: registrarDirectory(roles), servers: backend },
       { auth: { mode: 'noauth' }, ...(o.compute ?? {}) },

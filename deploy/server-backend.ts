@@ -35,7 +35,7 @@ export interface ServerBackendOptions {
   readonly directory: CellDirectory;
   readonly memberships: CellMemberships;
   /** The store and bus of a cell (opened lazily and cached by the caller's implementation). */
-  portsOf(cell: CellRecord): CellPorts;
+  portsOf(cell: CellRecord): CellPorts | Promise<CellPorts>;
   readonly clock: Clock;
   readonly random?: () => number;
   readonly list?: Partial<CrossCellListConfig>;
@@ -55,11 +55,11 @@ export class CellsServerBackend implements ServerBackend {
     const source: CellInstanceSource = {
       list: async (cell, query) => {
         const rows: InstanceSummary[] = [];
-        for await (const r of this.instances(cell).all()) rows.push(summaryOf(r.value));
+        for await (const r of (await this.instances(cell)).all()) rows.push(summaryOf(r.value));
         return selectRows(rows, query);
       },
       get: async (cell, uuid) => {
-        const r = await this.instances(cell).get(uuid);
+        const r = await (await this.instances(cell)).get(uuid);
         return r ? summaryOf(r.value) : undefined;
       },
     };
@@ -76,18 +76,19 @@ export class CellsServerBackend implements ServerBackend {
   /** Subscribes to a cell's capacity reports (once per cell). */
   private follow(cell: CellRecord): void {
     if (this.subs.has(cell.uuid)) return;
-    const { bus } = this.o.portsOf(cell);
-    this.subs.set(
-      cell.uuid,
-      bus.subscribe(capacitySubject(cell.name), (m) => {
+    const sub = (async () => {
+      const { bus } = await this.o.portsOf(cell);
+      return bus.subscribe(capacitySubject(cell.name), (m) => {
         try {
           const r = decode(capacityReport, m.data);
           if (r.cell === cell.name) this.router.update(r);
         } catch {
           // Not a report this build reads: ignored.
         }
-      }),
-    );
+      });
+    })();
+    this.subs.set(cell.uuid, sub);
+    sub.catch(() => this.subs.delete(cell.uuid)); // tried again on the next directory change
   }
 
   async chooseCell(hint: PlacementHint): Promise<CellRecord> {
@@ -107,10 +108,10 @@ export class CellsServerBackend implements ServerBackend {
     return m ? this.o.directory.get(m.cellUuid) : undefined;
   }
 
-  instances(cell: CellRecord): InstanceStore {
+  async instances(cell: CellRecord): Promise<InstanceStore> {
     let s = this.stores.get(cell.uuid);
     if (!s) {
-      s = new InstanceStore(this.o.portsOf(cell).store);
+      s = new InstanceStore((await this.o.portsOf(cell)).store);
       this.stores.set(cell.uuid, s);
     }
     return s;
@@ -119,9 +120,10 @@ export class CellsServerBackend implements ServerBackend {
   async enqueue(cell: CellRecord, job: ConductorJob): Promise<void> {
     let q = this.queues.get(cell.uuid);
     if (!q) {
-      q = this.o.portsOf(cell).bus.workQueue(opsQueueName(cell.name), {
-        ackWaitMs: this.o.ackWaitMs ?? DEFAULT_JOB_ACK_WAIT_MS,
-      });
+      const ackWaitMs = this.o.ackWaitMs ?? DEFAULT_JOB_ACK_WAIT_MS;
+      q = Promise.resolve(this.o.portsOf(cell)).then((p) =>
+        p.bus.workQueue(opsQueueName(cell.name), { ackWaitMs }),
+      );
       this.queues.set(cell.uuid, q);
       q.catch(() => this.queues.delete(cell.uuid));
     }
@@ -135,7 +137,7 @@ export class CellsServerBackend implements ServerBackend {
   async usage(projectId: string) {
     const out = { instances: 0, cores: 0, ram: 0 };
     for (const cell of this.o.directory.list()) {
-      const u = await this.instances(cell).projectUsage(projectId);
+      const u = await (await this.instances(cell)).projectUsage(projectId);
       out.instances += u.instances;
       out.cores += u.cores;
       out.ram += u.ram;

@@ -31,8 +31,8 @@ export interface ServerBackend {
   unmapInstance(uuid: string, cell: CellRecord): Promise<void>;
   /** The instance's cell; undefined when unknown (never created, or deleted). */
   cellOf(uuid: string): Promise<CellRecord | undefined>;
-  /** The instance records of a cell. */
-  instances(cell: CellRecord): InstanceStore;
+  /** The instance records of a cell (its store opened on first use). */
+  instances(cell: CellRecord): Promise<InstanceStore>;
   /** Durably hands a job to the cell's conductor; resolves once stored. */
   enqueue(cell: CellRecord, job: ConductorJob): Promise<void>;
   /** One page of the merge-sorted cross-cell list. */

@@ -158,9 +158,10 @@ export function serverRoutes(backend: ServerBackend) {
     /** The record and its cell, or 404 as Nova words it. */
     const load = async (uuid: string) => {
       const cell = await backend.cellOf(uuid);
-      const rec = cell && (await backend.instances(cell).get(uuid));
-      if (!cell || !rec) throw notFound(`Instance ${uuid} could not be found.`);
-      return { cell, rec };
+      const store = cell && (await backend.instances(cell));
+      const rec = store && (await store.get(uuid));
+      if (!cell || !store || !rec) throw notFound(`Instance ${uuid} could not be found.`);
+      return { cell, rec, store };
     };
 
     const zoneOfHost = async (host: string | null | undefined): Promise<string> => {
@@ -337,8 +338,7 @@ export function serverRoutes(backend: ServerBackend) {
           await backend.unmapInstance(uuid, cell).catch(() => {});
           throw err;
         }
-        await backend
-          .instances(cell)
+        await (await backend.instances(cell))
           .create(rec, {
             action: 'create',
             requestId: rec.requestId,
@@ -461,7 +461,7 @@ export function serverRoutes(backend: ServerBackend) {
       for (const [cellUuid, uuids] of byCell) {
         const cell = await backend.cellOf(uuids[0]!);
         if (!cell || cell.uuid !== cellUuid) continue;
-        for (const r of await backend.instances(cell).getMany(uuids)) if (r) recs.set(r.id, r.value);
+        for (const r of await (await backend.instances(cell)).getMany(uuids)) if (r) recs.set(r.id, r.value);
       }
       const out: unknown[] = [];
       for (const row of rows) {
@@ -492,11 +492,13 @@ export function serverRoutes(backend: ServerBackend) {
       },
       DELETE: async (req, reply) => {
         const uuid = pathParam(req, 'id');
-        const { cell, rec } = await load(uuid);
+        const { cell, rec, store } = await load(uuid);
         if (rec.value.taskState !== 'deleting') {
-          const out = await backend
-            .instances(cell)
-            .update(rec, { ...rec.value, taskState: 'deleting', updatedAt: new Date().toISOString() });
+          const out = await store.update(rec, {
+            ...rec.value,
+            taskState: 'deleting',
+            updatedAt: new Date().toISOString(),
+          });
           if (!out.ok && out.current?.value.taskState !== 'deleting') {
             if (!out.current) throw notFound(`Instance ${uuid} could not be found.`);
             throw conflict(`Instance ${uuid} changed while being deleted; try again`);
@@ -532,7 +534,7 @@ export function serverRoutes(backend: ServerBackend) {
         const uuid = pathParam(req, 'id');
         const body = jsonBody<Record<string, unknown>>(req, ACTION_SCHEMA);
         const action = requireAction(body, ['reboot', 'os-stop', 'os-start']);
-        const { cell, rec } = await load(uuid);
+        const { cell, rec, store } = await load(uuid);
         const r = rec.value;
         const hard =
           action === 'reboot' && String((body.reboot as { type: string }).type).toUpperCase() === 'HARD';
@@ -554,9 +556,7 @@ export function serverRoutes(backend: ServerBackend) {
             : action === 'os-stop'
               ? 'powering-off'
               : 'powering-on';
-        const out = await backend
-          .instances(cell)
-          .update(rec, { ...r, taskState: task, updatedAt: new Date().toISOString() });
+        const out = await store.update(rec, { ...r, taskState: task, updatedAt: new Date().toISOString() });
         if (!out.ok) throw conflict(`Instance ${uuid} changed meanwhile; try again`);
         try {
           await backend.enqueue(
@@ -564,10 +564,7 @@ export function serverRoutes(backend: ServerBackend) {
             jobOf(name, r, req, name === 'reboot' ? { rebootType: hard ? 'HARD' : 'SOFT' } : {}),
           );
         } catch (err) {
-          await backend
-            .instances(cell)
-            .update(out.record, { ...out.record.value, taskState: null })
-            .catch(() => {});
+          await store.update(out.record, { ...out.record.value, taskState: null }).catch(() => {});
           throw err;
         }
         return sendEmpty(reply, 202);
@@ -579,7 +576,7 @@ export function serverRoutes(backend: ServerBackend) {
         const uuid = pathParam(req, 'id');
         const { cell } = await load(uuid);
         const v = mv(req);
-        const actions = (await backend.instances(cell).actionsOf(uuid)).reverse();
+        const actions = (await (await backend.instances(cell)).actionsOf(uuid)).reverse();
         return sendJson(reply, 200, { instanceActions: actions.map((a) => actionView(a, uuid, v)) });
       },
     });
@@ -589,7 +586,9 @@ export function serverRoutes(backend: ServerBackend) {
         const requestId = pathParam(req, 'requestId');
         const { cell, rec } = await load(uuid);
         const v = mv(req);
-        const a = (await backend.instances(cell).actionsOf(uuid)).find((x) => x.requestId === requestId);
+        const a = (await (await backend.instances(cell)).actionsOf(uuid)).find(
+          (x) => x.requestId === requestId,
+        );
         if (!a) throw notFound(`Action for request_id ${requestId} on instance ${uuid} not found`);
         const events = a.events.map((e) => ({
           event: e.event,

@@ -1,0 +1,248 @@
+/**
+ * The role processes on the real servers: connections to NATS, etcd and Redis from a
+ * DeployConfig, per-cell ports (the cell's own Redis — and its own NATS when its transport is a
+ * URL — from its record in etcd), and one starter per role, shared by the CLI (`cellplane api |
+ * conductor | scheduler | agents`) and the end-to-end tests.
+ *
+ * Names on the servers: NATS subjects and streams under the bus prefix `<prefix>`; etcd keys
+ * under `/<prefix>` (the cell CLI's default `--prefix /cellplane` matches the default prefix);
+ * Redis keys of a cell under `<prefix>.<cell>`, of the API under `<prefix>.api`.
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildComputeApp } from '../api/compute/app.ts';
+import { COMPUTE_BINARY, type HostDirectory } from '../api/compute/hosts.ts';
+import { ComputeStore } from '../api/compute/store/index.ts';
+import type { ConductorEvent } from '../cells/conductor-ops.ts';
+import { CellDirectory } from '../cells/directory.ts';
+import { CellRegistry } from '../cells/lifecycle.ts';
+import type { CellRecord } from '../cells/mapping.ts';
+import type { CellMemberships } from '../cells/memberships.ts';
+import { EtcdCoordinator } from '../core/adapters/etcd/coordinator.ts';
+import { NatsBus } from '../core/adapters/nats/bus.ts';
+import { RedisStore } from '../core/adapters/redis/store.ts';
+import { systemClock } from '../core/adapters/system/clock.ts';
+import { CellplaneError, toCellplaneError } from '../core/errors.ts';
+import type { Bus } from '../core/ports/bus.ts';
+import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
+import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-agent/fleet.ts';
+import { type CellRoles, startCellRoles } from './cell-roles.ts';
+import type { DeployConfig } from './config.ts';
+import { seedFlavors } from './flavors.ts';
+import { type CellPorts, CellsServerBackend } from './server-backend.ts';
+
+export interface Cluster {
+  readonly config: DeployConfig;
+  readonly bus: NatsBus;
+  readonly coordinator: EtcdCoordinator;
+  readonly registry: CellRegistry;
+  /** The store and bus of a cell (opened on first use, kept until close). */
+  portsOf(cell: CellRecord): Promise<CellPorts>;
+  /** The cell named `name` (or with that uuid); a clear error when there is none. */
+  cell(name: string): Promise<CellRecord>;
+  close(): Promise<void>;
+}
+
+export async function connectCluster(config: DeployConfig, name: string): Promise<Cluster> {
+  const bus = await NatsBus.connect({ servers: config.nats.split(','), prefix: config.prefix, name });
+  const coordinator = new EtcdCoordinator({ hosts: config.etcd.split(','), prefix: `/${config.prefix}` });
+  const registry = new CellRegistry(coordinator, { clock: systemClock });
+  const ports = new Map<string, Promise<CellPorts & { close(): Promise<void> }>>();
+  const open = async (cell: CellRecord) => {
+    const store = await RedisStore.open({ url: cell.store, prefix: `${config.prefix}.${cell.name}` });
+    let cellBus: Bus = bus;
+    let closeBus = async () => {};
+    if (/^(nats|tls|ws|wss):\/\//.test(cell.transport)) {
+      const own = await NatsBus.connect({
+        servers: cell.transport,
+        prefix: config.prefix,
+        name: `${name}-${cell.name}`,
+      });
+      cellBus = own;
+      closeBus = () => own.close();
+    }
+    return {
+      store,
+      bus: cellBus,
+      close: async () => {
+        await store.close();
+        await closeBus();
+      },
+    };
+  };
+  return {
+    config,
+    bus,
+    coordinator,
+    registry,
+    portsOf(cell) {
+      let p = ports.get(cell.uuid);
+      if (!p) {
+        p = open(cell);
+        ports.set(cell.uuid, p);
+        p.catch(() => ports.delete(cell.uuid));
+      }
+      return p;
+    },
+    async cell(ref) {
+      let found: CellRecord | undefined;
+      try {
+        found = await registry.find(ref);
+      } catch (err) {
+        throw unreachable('etcd', config.etcd, err);
+      }
+      if (!found) {
+        const names = (await registry.list()).map((c) => c.name).join(', ') || 'none yet';
+        throw new Error(
+          `no cell "${ref}" in etcd at ${config.etcd} (prefix /${config.prefix}); cells: ${names}. Create it with "cellplane cell create ${ref} --store redis://…"`,
+        );
+      }
+      return found;
+    },
+    async close() {
+      for (const p of ports.values()) await (await p.catch(() => undefined))?.close().catch(() => {});
+      ports.clear();
+      await coordinator.close().catch(() => {});
+      await bus.close().catch(() => {});
+    },
+  };
+}
+
+function unreachable(what: string, url: string, err: unknown): Error {
+  const e = toCellplaneError(err);
+  return new Error(`cannot reach ${what} at ${url}: ${e.message}`);
+}
+
+export interface RoleHandle {
+  stop(): Promise<void>;
+}
+
+/** A conductor replica of `cell`; it also hosts the cell's tree actors and registrar while leading. */
+export async function startConductor(
+  c: Cluster,
+  cellName: string,
+  opts: {
+    replicaId: string;
+    shardCount: number;
+    onConductorEvent?: (e: ConductorEvent) => void;
+    onRoleEvent?: (what: string, e: unknown) => void;
+  },
+): Promise<CellRoles> {
+  const cell = await c.cell(cellName);
+  const ports = await c.portsOf(cell);
+  return startCellRoles({
+    cell: cell.name,
+    cellUuid: cell.uuid,
+    bus: ports.bus,
+    coordinator: c.coordinator,
+    store: ports.store,
+    clock: systemClock,
+    replicaId: opts.replicaId,
+    shardCount: opts.shardCount,
+    roles: { trees: true, conductor: true },
+    memberships: c.registry.memberships,
+    leaseTtlMs: c.config.leaseTtlMs,
+    ackWaitMs: c.config.ackWaitMs,
+    maxBuildAttempts: c.config.maxBuildAttempts,
+    ...(opts.onConductorEvent ? { onConductorEvent: opts.onConductorEvent } : {}),
+    ...(opts.onRoleEvent ? { onRoleEvent: opts.onRoleEvent } : {}),
+  });
+}
+
+/** Replicas of the given shards of `cell` (each a standby until elected). */
+export async function startScheduler(
+  c: Cluster,
+  cellName: string,
+  opts: {
+    replicaId: string;
+    shards: readonly number[];
+    shardCount: number;
+    onRoleEvent?: (what: string, e: unknown) => void;
+  },
+): Promise<CellRoles> {
+  const cell = await c.cell(cellName);
+  const ports = await c.portsOf(cell);
+  for (const s of opts.shards)
+    if (!Number.isInteger(s) || s < 0 || s >= opts.shardCount)
+      throw new Error(`shard ${s} is outside 0..${opts.shardCount - 1} (--shards ${opts.shardCount})`);
+  return startCellRoles({
+    cell: cell.name,
+    cellUuid: cell.uuid,
+    bus: ports.bus,
+    coordinator: c.coordinator,
+    store: ports.store,
+    clock: systemClock,
+    replicaId: opts.replicaId,
+    shardCount: opts.shardCount,
+    roles: { shards: opts.shards },
+    leaseTtlMs: c.config.leaseTtlMs,
+    ...(opts.onRoleEvent ? { onRoleEvent: opts.onRoleEvent } : {}),
+  });
+}
+
+/** Simulated hosts of `cell` (fake hypervisors behind real host agents). */
+export async function startAgents(
+  c: Cluster,
+  cellName: string,
+  opts: { hosts: readonly FakeHostSpec[]; seed: number; driver?: FakeFleetOptions['driver'] },
+): Promise<FakeFleet> {
+  const cell = await c.cell(cellName);
+  const ports = await c.portsOf(cell);
+  return startFakeFleet({
+    bus: ports.bus,
+    clock: systemClock,
+    cell: cell.name,
+    seed: opts.seed,
+    hosts: opts.hosts,
+    ...(opts.driver ? { driver: opts.driver } : {}),
+  });
+}
+
+export interface ApiHandle {
+  readonly app: FastifyInstance;
+  readonly backend: CellsServerBackend;
+  stop(): Promise<void>;
+}
+
+/** The compute API over every cell in etcd (not listening yet: the caller calls `app.listen`). */
+export async function startApi(c: Cluster): Promise<ApiHandle> {
+  const directory = await CellDirectory.open(c.coordinator);
+  const backend = new CellsServerBackend({
+    directory,
+    memberships: c.registry.memberships,
+    portsOf: (cell) => c.portsOf(cell),
+    clock: systemClock,
+    ackWaitMs: c.config.ackWaitMs,
+  });
+  const apiStore = await RedisStore.open({ url: c.config.redis, prefix: `${c.config.prefix}.api` });
+  await seedFlavors(new ComputeStore(apiStore));
+  const app = await buildComputeApp(
+    { store: apiStore, hosts: mappedHosts(c.registry.memberships), servers: backend },
+    { auth: { mode: 'noauth' } },
+  );
+  return {
+    app,
+    backend,
+    async stop() {
+      await app.close().catch(() => {});
+      await backend.close();
+      await directory.close();
+      await apiStore.close();
+    },
+  };
+}
+
+/** Compute hosts as the host→cell mappings in etcd know them. */
+export function mappedHosts(memberships: CellMemberships): HostDirectory {
+  const entry = (name: string) => ({
+    name,
+    services: [{ binary: COMPUTE_BINARY, enabled: true, up: true, updatedAt: null }],
+  });
+  return {
+    async hosts() {
+      return (await memberships.hostMappings()).map((m) => entry(m.host));
+    },
+    async computeHost(name) {
+      return (await memberships.hostMapping(name)) ? entry(name) : undefined;
+    },
+  };
+}

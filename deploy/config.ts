@@ -1,0 +1,112 @@
+/**
+ * Where the role processes (`cellplane api|conductor|scheduler|agents`) find NATS, etcd and
+ * Redis, and the knobs they share. Precedence: command-line flags, then environment
+ * (CELLPLANE_NATS_URL, CELLPLANE_ETCD_URL, CELLPLANE_REDIS_URL, CELLPLANE_PREFIX), then the
+ * config file (`--config cellplane.yaml`, YAML or JSON, snake_case keys), then defaults.
+ *
+ * ```yaml
+ * nats: nats://10.0.0.5:4222
+ * etcd: http://10.0.0.6:2379
+ * redis: redis://10.0.0.7:6379/0     # the API's store; each cell names its own Redis
+ * prefix: prod                      # isolates subjects, keys and streams of one deployment
+ * lease_ttl_ms: 5000                # leader leases (conductors, scheduler shards)
+ * ack_wait_ms: 30000                # a job not renewed this long goes to another conductor
+ * max_build_attempts: 3             # hosts tried per build (Nova's max_attempts)
+ * ```
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+export interface DeployConfig {
+  readonly nats: string;
+  readonly etcd: string;
+  readonly redis: string;
+  readonly prefix: string;
+  readonly leaseTtlMs: number;
+  readonly ackWaitMs: number;
+  readonly maxBuildAttempts: number;
+}
+
+export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
+  nats: 'nats://127.0.0.1:4222',
+  etcd: 'http://127.0.0.1:2379',
+  redis: 'redis://127.0.0.1:6379/0',
+  prefix: 'cellplane',
+  leaseTtlMs: 5_000,
+  ackWaitMs: 30_000,
+  maxBuildAttempts: 3,
+});
+
+const FILE_KEYS: Record<string, keyof DeployConfig> = {
+  nats: 'nats',
+  etcd: 'etcd',
+  redis: 'redis',
+  prefix: 'prefix',
+  lease_ttl_ms: 'leaseTtlMs',
+  ack_wait_ms: 'ackWaitMs',
+  max_build_attempts: 'maxBuildAttempts',
+};
+const NUMERIC = new Set<keyof DeployConfig>(['leaseTtlMs', 'ackWaitMs', 'maxBuildAttempts']);
+
+export type ConfigFlags = Partial<Record<keyof DeployConfig, string | number | undefined>> & {
+  readonly config?: string | undefined;
+};
+
+/** The effective configuration; throws an Error naming the source and key of a bad value. */
+export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): DeployConfig {
+  const out: Record<string, unknown> = { ...DEFAULT_DEPLOY_CONFIG };
+  const file = flags.config ?? env.CELLPLANE_CONFIG;
+  if (file) Object.assign(out, readConfigFile(file));
+  const fromEnv: Partial<Record<keyof DeployConfig, string | undefined>> = {
+    nats: env.CELLPLANE_NATS_URL,
+    etcd: env.CELLPLANE_ETCD_URL,
+    redis: env.CELLPLANE_REDIS_URL,
+    prefix: env.CELLPLANE_PREFIX,
+  };
+  for (const [k, v] of Object.entries(fromEnv)) if (v) out[k] = v;
+  for (const k of Object.values(FILE_KEYS)) {
+    const v = flags[k];
+    if (v !== undefined) out[k] = v;
+  }
+  for (const k of NUMERIC) {
+    const n = Number(out[k]);
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`${k}: must be a positive integer, got ${JSON.stringify(out[k])}`);
+    out[k] = n;
+  }
+  if (!/^[A-Za-z0-9]+$/.test(String(out.prefix)))
+    throw new Error(
+      `prefix: letters and digits only (it prefixes NATS subjects), got ${JSON.stringify(out.prefix)}`,
+    );
+  return Object.freeze(out as unknown as DeployConfig);
+}
+
+export function readConfigFile(path: string): Partial<DeployConfig> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`config file ${path}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (err) {
+    throw new Error(`config file ${path}: not valid YAML/JSON: ${(err as Error).message}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data))
+    throw new Error(`config file ${path}: must be a mapping of keys`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
+    const key = FILE_KEYS[k];
+    if (!key)
+      throw new Error(
+        `config file ${path}: unknown key "${k}" (known: ${Object.keys(FILE_KEYS).join(', ')})`,
+      );
+    if (typeof v !== 'string' && typeof v !== 'number')
+      throw new Error(`config file ${path}: ${k} must be a string or a number`);
+    out[key] = v;
+  }
+  return out as Partial<DeployConfig>;
+}
