@@ -151,13 +151,27 @@ function message<T>(type: string): MessageType<T> {
 export const instanceRecordMessage = message<InstanceRecord>('cp.cell.instance');
 export const instanceActionsMessage = message<InstanceActions>('cp.cell.instance_actions');
 export const groupPlacementsMessage = message<GroupPlacements>('cp.cell.group_placements');
+export const projectShapesMessage = message<ProjectShapes>('cp.cell.project_shapes');
 
 /** The ordered index of a cell's instances by creation. */
 export const INSTANCE_INDEX = 'inst.created';
 
-/** The ordered index of one project's instances in a cell (member: uuid). */
-export function projectIndex(projectId: string): string {
-  return `inst.project.${projectId}`;
+/**
+ * Quota usage without reading records: each instance is in the index of its project and flavor
+ * shape (`inst.usage.<vcpus>x<ram>.<project>`, member uuid), and the shapes a project ever used
+ * are listed in one record (`inst-shapes/<project>`, rarely written). Usage = Σ count × shape:
+ * a few index counts per request, however many instances the project has.
+ */
+export function usageIndex(projectId: string, shape: string): string {
+  return `inst.usage.${shape}.${projectId}`;
+}
+
+export function shapeOf(f: Pick<InstanceFlavor, 'vcpus' | 'ram'>): string {
+  return `${f.vcpus}x${f.ram}`;
+}
+
+export interface ProjectShapes {
+  readonly shapes: readonly string[];
 }
 
 export function indexMember(r: Pick<InstanceRecord, 'createdAt' | 'uuid'>): string {
@@ -172,11 +186,15 @@ export class InstanceStore {
   readonly records: Records<InstanceRecord>;
   readonly actions: Records<InstanceActions>;
   readonly groups: Records<GroupPlacements>;
+  readonly shapes: Records<ProjectShapes>;
+  /** project → shapes known to be listed already (saves a read per create). */
+  private readonly knownShapes = new Map<string, Set<string>>();
 
   constructor(readonly store: Store) {
     this.records = new Records(store, 'inst', instanceRecordMessage);
     this.actions = new Records(store, 'inst-act', instanceActionsMessage);
     this.groups = new Records(store, 'inst-grp', groupPlacementsMessage);
+    this.shapes = new Records(store, 'inst-shapes', projectShapesMessage);
   }
 
   get(uuid: string): Promise<Versioned<InstanceRecord> | undefined> {
@@ -189,10 +207,11 @@ export class InstanceStore {
 
   /** Creates the record (and indexes it) unless it exists; false when it already did. */
   async create(r: InstanceRecord, action?: InstanceAction): Promise<boolean> {
+    await this.listShape(r.projectId, shapeOf(r.flavor));
     const ops: WriteOp[] = [
       this.records.put(r.uuid, r, 0),
       { op: 'index', index: INSTANCE_INDEX, member: indexMember(r) },
-      { op: 'index', index: projectIndex(r.projectId), member: r.uuid },
+      { op: 'index', index: usageIndex(r.projectId, shapeOf(r.flavor)), member: r.uuid },
     ];
     if (action) ops.push(this.actions.put(r.uuid, { actions: [action] }));
     const out = await this.store.commit(ops);
@@ -224,7 +243,11 @@ export class InstanceStore {
     const out = await this.store.commit([
       this.records.delete(current.id, current.generation),
       { op: 'unindex', index: INSTANCE_INDEX, member: indexMember(current.value) },
-      { op: 'unindex', index: projectIndex(current.value.projectId), member: current.id },
+      {
+        op: 'unindex',
+        index: usageIndex(current.value.projectId, shapeOf(current.value.flavor)),
+        member: current.id,
+      },
     ]);
     return out.ok;
   }
@@ -236,22 +259,39 @@ export class InstanceStore {
 
   /** Instances of a project in this cell and the cores/RAM of their flavors (quota usage). */
   async projectUsage(projectId: string): Promise<{ instances: number; cores: number; ram: number }> {
+    const shapes = (await this.shapes.get(projectId))?.value.shapes ?? [];
+    const counts = await Promise.all(shapes.map((sh) => this.store.count(usageIndex(projectId, sh))));
     const out = { instances: 0, cores: 0, ram: 0 };
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.store.list(projectIndex(projectId), {
-        limit: 1000,
-        ...(after ? { after } : {}),
-      });
-      for (const r of await this.records.getMany(page.members)) {
-        if (!r) continue;
-        out.instances++;
-        out.cores += r.value.flavor.vcpus;
-        out.ram += r.value.flavor.ram;
+    shapes.forEach((sh, i) => {
+      const [vcpus, ram] = sh.split('x').map(Number) as [number, number];
+      const n = counts[i]!;
+      out.instances += n;
+      out.cores += n * vcpus;
+      out.ram += n * ram;
+    });
+    return out;
+  }
+
+  /** Makes sure `shape` is in the project's shapes record (before an instance of it is indexed). */
+  private async listShape(projectId: string, shape: string): Promise<void> {
+    if (this.knownShapes.get(projectId)?.has(shape)) return;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const cur = await this.shapes.get(projectId);
+      const shapes = cur?.value.shapes ?? [];
+      if (!shapes.includes(shape)) {
+        const out = await this.store.commit([
+          this.shapes.put(projectId, { shapes: [...shapes, shape].sort() }, cur?.generation ?? 0),
+        ]);
+        if (!out.ok) continue;
       }
-      if (page.next === undefined) return out;
-      after = page.next;
+      const known = this.knownShapes.get(projectId) ?? new Set<string>();
+      known.add(shape);
+      this.knownShapes.set(projectId, known);
+      return;
     }
+    throw new CellplaneError('conflict', `project ${projectId}: shapes record kept changing`, {
+      retryable: true,
+    });
   }
 
   /** Every record, in creation order (an admin scan and the small-cell list path). */

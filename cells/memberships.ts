@@ -7,6 +7,11 @@
  * then counts mappings. A mapping written before the count is counted (and the delete
  * refused); one written after it re-reads the cell, finds it `deleting` or gone, and
  * removes itself. So a deleted cell never keeps a mapping that points at it.
+ *
+ * Race with `CellRegistry.disable`, the same way: an instance mapping re-reads its cell after
+ * it is written and removes itself if the cell is disabled by then. So once a disable has
+ * committed, no instance mapping written after it survives — no instance lands in a disabled
+ * cell after the disable (a mapping that won the race is older than the disable).
  */
 import { decode, encode, type MessageType } from '../core/codec/envelope.ts';
 import { CellplaneError } from '../core/errors.ts';
@@ -51,7 +56,15 @@ export class CellMemberships {
     const cell = await this.acceptingCell(cellUuid, 'host');
     const mapping: HostMapping = { host, cellUuid: cell.uuid, mappedAt: this.clock.now() };
     const same = (m: HostMapping) => m.cellUuid === cell.uuid;
-    return this.claim(hostMappingKey(host), HostMappingMessage, mapping, same, `host "${host}"`, cell);
+    return this.claim(
+      hostMappingKey(host),
+      HostMappingMessage,
+      mapping,
+      same,
+      `host "${host}"`,
+      cell,
+      'host',
+    );
   }
 
   async hostMapping(host: string): Promise<HostMapping | undefined> {
@@ -93,6 +106,7 @@ export class CellMemberships {
       same,
       `instance ${uuid}`,
       cell,
+      'instance',
     );
   }
 
@@ -159,11 +173,12 @@ export class CellMemberships {
     same: (existing: T) => boolean,
     what: string,
     cell: CellRecord,
+    purpose: Purpose,
   ): Promise<T> {
     for (let attempt = 0; attempt < MAPPING_CAS_ATTEMPTS; attempt++) {
       const res = await this.coord.cas(key, encode(kind, mapping), 0);
       if (res.ok) {
-        await this.recheck(cell, key, res.revision);
+        await this.recheck(cell, key, res.revision, purpose);
         return mapping;
       }
       if (!res.current) continue; // removed between our CAS and its answer: try again
@@ -174,10 +189,19 @@ export class CellMemberships {
     throw new CellplaneError('conflict', `the mapping of ${what} kept changing under us; try again`);
   }
 
-  /** After writing a mapping: undo it if the cell started deleting meanwhile (see the header). */
-  private async recheck(cell: CellRecord, key: string, revision: number): Promise<void> {
+  /** After writing a mapping: undo it if the cell started deleting (or, for an instance, was disabled) meanwhile. */
+  private async recheck(cell: CellRecord, key: string, revision: number, purpose: Purpose): Promise<void> {
     const now = (await read(this.coord, CellRecordMessage, cellKey(cell.uuid)))?.value;
-    if (now && now.state !== 'deleting') return;
+    if (now && now.state !== 'deleting' && !(purpose === 'instance' && now.disabled)) {
+      return;
+    }
+    if (now?.state !== 'deleting') {
+      await this.coord.delete(key, { expectedModRevision: revision });
+      throw new CellplaneError('conflict', `cell "${cell.name}" was disabled meanwhile; nothing was mapped`, {
+        retryable: false,
+        details: { cell: cell.name },
+      });
+    }
     await this.coord.delete(key, { expectedModRevision: revision });
     throw new CellplaneError(
       'conflict',

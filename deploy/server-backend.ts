@@ -91,8 +91,9 @@ export class CellsServerBackend implements ServerBackend {
     sub.catch(() => this.subs.delete(cell.uuid)); // tried again on the next directory change
   }
 
-  async chooseCell(hint: PlacementHint): Promise<CellRecord> {
-    return this.router.choose(this.o.directory.accepting(), hint);
+  async chooseCell(hint: PlacementHint, exclude?: ReadonlySet<string>): Promise<CellRecord> {
+    const accepting = this.o.directory.accepting().filter((c) => !exclude?.has(c.uuid));
+    return this.router.choose(accepting, hint);
   }
 
   async mapInstance(uuid: string, cell: CellRecord, projectId: string) {

@@ -23,9 +23,9 @@ export interface ServerBackend {
   /**
    * The cell a new instance goes to: an enabled cell whose published capacity can hold it, the
    * emptiest first. Throws `notFound`-coded CellplaneError "no cell accepts new instances" when
-   * every cell is disabled.
+   * every cell is disabled. Cells whose uuid is in `exclude` are not chosen.
    */
-  chooseCell(hint: PlacementHint): Promise<CellRecord>;
+  chooseCell(hint: PlacementHint, exclude?: ReadonlySet<string>): Promise<CellRecord>;
   /** Records the instance→cell mapping (refused with `conflict` when the cell is disabled). */
   mapInstance(uuid: string, cell: CellRecord, projectId: string): Promise<InstanceMapping>;
   unmapInstance(uuid: string, cell: CellRecord): Promise<void>;

@@ -245,7 +245,12 @@ export function serverRoutes(backend: ServerBackend) {
         }
 
         const reservation = `r-${randomUUID().slice(0, 8)}`;
-        const groupCell = group ? await cellOfGroup(group.uuid) : undefined;
+        // Affinity keeps a group in one cell (its hosts are the cell's); anti-affinity holds
+        // across cells by itself (different cells never share a host), so it goes anywhere.
+        const groupCell =
+          group && (group.policy === 'affinity' || group.policy === 'soft-affinity')
+            ? await cellOfGroup(group.uuid)
+            : undefined;
         const created: InstanceRecord[] = [];
         for (let i = 0; i < count; i++) {
           const uuid = randomUUID();
@@ -318,14 +323,18 @@ export function serverRoutes(backend: ServerBackend) {
         diskGb: n.flavor.disk,
         availabilityZone: n.availabilityZone ?? null,
       };
+      const refused = new Set<string>();
       for (let attempt = 0; ; attempt++) {
-        const cell = pinned ?? (await chooseCell(hint));
+        const cell = pinned ?? (await chooseCell(hint, refused));
         let mapping: Awaited<ReturnType<ServerBackend['mapInstance']>>;
         try {
           mapping = await backend.mapInstance(uuid, cell, n.projectId);
         } catch (err) {
           const e = toCellplaneError(err);
-          if (e.code === 'conflict' && attempt < 3 && !pinned) continue; // disabled meanwhile
+          if (e.code === 'conflict' && attempt < 3 && !pinned) {
+            refused.add(cell.uuid); // disabled meanwhile: choose among the others
+            continue;
+          }
           if (e.code === 'conflict')
             throw conflict(`Cell ${cell.name} does not accept new instances: ${e.message}`);
           throw err;
@@ -354,9 +363,12 @@ export function serverRoutes(backend: ServerBackend) {
       }
     }
 
-    async function chooseCell(hint: Parameters<ServerBackend['chooseCell']>[0]): Promise<CellRecord> {
+    async function chooseCell(
+      hint: Parameters<ServerBackend['chooseCell']>[0],
+      exclude: ReadonlySet<string>,
+    ): Promise<CellRecord> {
       try {
-        return await backend.chooseCell(hint);
+        return await backend.chooseCell(hint, exclude);
       } catch (err) {
         const e = toCellplaneError(err);
         if (e.code === 'notFound') throw conflict(e.message);
