@@ -1,6 +1,7 @@
 /** Every suite `npm run bench` knows, in run order. Add new suites here. */
 import type { Suite } from '../lib/types.ts';
+import { cellsSuite } from './cells.ts';
 import { codecSuite } from './codec.ts';
 import { placementSuite } from './placement.ts';
 
-export const SUITES: readonly Suite[] = [codecSuite, placementSuite];
+export const SUITES: readonly Suite[] = [codecSuite, placementSuite, cellsSuite];
