@@ -10,12 +10,33 @@
  * retry after a lost ack does not run an operation twice.
  */
 import { defineMessage } from '../core/codec/envelope.ts';
-import { asObject, asOneOf, optString, string } from '../core/codec/fields.ts';
+import { asInt, asObject, asOneOf, asString, optString, string } from '../core/codec/fields.ts';
 import { CellplaneError } from '../core/errors.ts';
-import type { InstanceRecord } from './instances.ts';
+import type { InstanceFlavor, InstanceRecord } from './instances.ts';
 
-export type JobOp = 'build' | 'delete' | 'reboot' | 'stop' | 'start';
-export const JOB_OPS: readonly JobOp[] = ['build', 'delete', 'reboot', 'stop', 'start'];
+export type JobOp =
+  | 'build'
+  | 'delete'
+  | 'reboot'
+  | 'stop'
+  | 'start'
+  | 'resize'
+  | 'migrate'
+  | 'confirmResize'
+  | 'revertResize'
+  | 'evacuate';
+export const JOB_OPS: readonly JobOp[] = [
+  'build',
+  'delete',
+  'reboot',
+  'stop',
+  'start',
+  'resize',
+  'migrate',
+  'confirmResize',
+  'revertResize',
+  'evacuate',
+];
 
 export interface ConductorJob {
   readonly op: JobOp;
@@ -30,6 +51,10 @@ export interface ConductorJob {
   readonly record?: InstanceRecord;
   /** reboot: SOFT or HARD. */
   readonly rebootType?: 'SOFT' | 'HARD';
+  /** resize: the new flavor, as the API resolved it (the conductor does not read the API store). */
+  readonly flavor?: InstanceFlavor;
+  /** migrate (2.56+) / evacuate: the target host the admin asked for. */
+  readonly host?: string;
 }
 
 export const conductorJob = defineMessage<ConductorJob>({
@@ -57,9 +82,33 @@ export const conductorJob = defineMessage<ConductorJob>({
       const t = optString(o, 'rebootType', p) ?? 'SOFT';
       return { ...job, rebootType: asOneOf(t, `${p}.rebootType`, ['SOFT', 'HARD'] as const) };
     }
+    if (op === 'resize') return { ...job, flavor: asFlavor(o.flavor, `${p}.flavor`) };
+    if (op === 'migrate' || op === 'evacuate') {
+      const host = optString(o, 'host', p, { minLength: 1, maxLength: 255 });
+      return host === undefined ? job : { ...job, host };
+    }
     return job;
   },
 });
+
+function asFlavor(v: unknown, p: string): InstanceFlavor {
+  if (!v || typeof v !== 'object')
+    throw new CellplaneError('invalid', `${p}: a resize job carries the new flavor`);
+  const o = asObject(v, p);
+  const extra = o.extraSpecs;
+  if (extra !== undefined && (typeof extra !== 'object' || extra === null))
+    throw new CellplaneError('invalid', `${p}.extraSpecs must be a map`);
+  return {
+    id: asString(o.id, `${p}.id`, { minLength: 1, maxLength: 255 }),
+    name: asString(o.name, `${p}.name`, { maxLength: 255 }),
+    vcpus: asInt(o.vcpus, `${p}.vcpus`, { min: 0 }),
+    ram: asInt(o.ram, `${p}.ram`, { min: 0 }),
+    disk: asInt(o.disk, `${p}.disk`, { min: 0 }),
+    ephemeral: asInt(o.ephemeral ?? 0, `${p}.ephemeral`, { min: 0 }),
+    swap: asInt(o.swap ?? 0, `${p}.swap`, { min: 0 }),
+    extraSpecs: (extra ?? {}) as Record<string, string>,
+  };
+}
 
 /** The cell's operations queue name (JetStream stream names: letters, digits, - and _). */
 export function opsQueueName(cell: string): string {

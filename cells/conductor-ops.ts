@@ -29,13 +29,16 @@ import type { Clock } from '../core/ports/clock.ts';
 import type { WriteOp } from '../core/ports/store.ts';
 import type { Versioned } from '../core/stores/records.ts';
 import type { ConductorJob } from './conductor-jobs.ts';
+import { MoveOps } from './conductor-move.ts';
 import {
   finishEvent,
   type InstanceAction,
   type InstanceFault,
+  type InstanceFlavor,
   type InstancePlacement,
   type InstanceRecord,
   type InstanceStore,
+  type MigrationKind,
   POWER,
   startEvent,
 } from './instances.ts';
@@ -79,6 +82,13 @@ export type ConductorEvent =
   | { readonly type: 'conflict'; readonly uuid: string; readonly host: string }
   | { readonly type: 'reschedule'; readonly uuid: string; readonly host: string; readonly reason: string }
   | { readonly type: 'deleted'; readonly uuid: string }
+  | {
+      readonly type: 'moved';
+      readonly uuid: string;
+      readonly kind: MigrationKind;
+      readonly from: string;
+      readonly to: string;
+    }
   | { readonly type: 'done'; readonly op: ConductorJob['op']; readonly uuid: string };
 
 export interface ConductorDeps {
@@ -98,11 +108,21 @@ export interface ConductorDeps {
 
 type Rec = Versioned<InstanceRecord>;
 
+/** How a move's selection differs from its build's (cells/conductor-move.ts). */
+export interface SelectOverrides {
+  /** The request id (seeds the placement). */
+  readonly id: string;
+  readonly flavor: InstanceFlavor;
+  readonly ignoreHosts: readonly string[];
+  readonly forceHost?: string;
+}
+
 /** The build's action name and event, as Nova records them. */
 const BUILD_EVENT = 'compute__do_build_and_run_instance';
 
 export class ConductorOps {
   private readonly maxAttempts: number;
+  private readonly moves: MoveOps;
 
   constructor(private readonly d: ConductorDeps) {
     this.maxAttempts = d.maxBuildAttempts ?? DEFAULT_MAX_BUILD_ATTEMPTS;
@@ -111,6 +131,7 @@ export class ConductorOps {
         'invalid',
         `maxBuildAttempts must be a positive integer, got ${this.maxAttempts}`,
       );
+    this.moves = new MoveOps(d, this, this.maxAttempts);
   }
 
   /** Runs one job to its end state. Throws a retryable error to have the job run again later. */
@@ -127,6 +148,17 @@ export class ConductorOps {
       case 'start':
         await this.power(job);
         break;
+      case 'resize':
+      case 'migrate':
+      case 'evacuate':
+        await this.moves.move(job);
+        break;
+      case 'confirmResize':
+        await this.moves.confirm(job);
+        break;
+      case 'revertResize':
+        await this.moves.revert(job);
+        break;
     }
     this.emit({ type: 'done', op: job.op, uuid: job.uuid });
   }
@@ -142,6 +174,9 @@ export class ConductorOps {
       if (p) await this.d.trees.release(p.root, job.uuid);
       await this.fail(rec, job, reason);
       return;
+    }
+    if (job.op !== 'build' && job.op !== 'delete' && rec) {
+      if (await this.moves.abandon(job, reason)) return;
     }
     await this.d.instances.recordAction(job.uuid, job.requestId, (a) => ({
       ...(a ?? this.newAction(job, job.op)),
@@ -402,20 +437,31 @@ export class ConductorOps {
     this.emit({ type: 'error', uuid: job.uuid, reason });
   }
 
-  /** Selects on every shard; shards that cannot answer now (failover) are left out, unless all are. */
-  private async selectAll(r: InstanceRecord, round: number, groupHosts: Record<string, string>) {
+  /**
+   * Selects on every shard; shards that cannot answer now (failover) are left out, unless all are.
+   * A move selects with its own flavor, ignored hosts and requested host (`o`).
+   */
+  async selectAll(
+    r: InstanceRecord,
+    round: number,
+    groupHosts: Record<string, string>,
+    o?: SelectOverrides,
+  ): Promise<SelectReply[]> {
+    const flavor = o?.flavor ?? r.flavor;
+    const ignore = o ? o.ignoreHosts : r.triedHosts;
+    const force = o ? o.forceHost : r.forceHost;
     const hostsOfOthers = Object.entries(groupHosts)
       .filter(([uuid]) => uuid !== r.uuid)
       .map(([, host]) => host);
     const req: SelectRequest = {
-      id: `${r.uuid}:${r.triedHosts.length}:${round}`,
+      id: o?.id ?? `${r.uuid}:${r.triedHosts.length}:${round}`,
       flavor: {
-        vcpus: r.flavor.vcpus,
-        ram: r.flavor.ram,
-        disk: r.flavor.disk,
-        ephemeral: r.flavor.ephemeral,
-        swap: r.flavor.swap,
-        extra_specs: r.flavor.extraSpecs,
+        vcpus: flavor.vcpus,
+        ram: flavor.ram,
+        disk: flavor.disk,
+        ephemeral: flavor.ephemeral,
+        swap: flavor.swap,
+        extra_specs: flavor.extraSpecs,
       },
       numInstances: 1,
       availabilityZone: r.availabilityZone,
@@ -432,8 +478,8 @@ export class ConductorOps {
             groupHosts: hostsOfOthers,
           }
         : {}),
-      ...(r.triedHosts.length ? { ignoreHosts: r.triedHosts } : {}),
-      ...(r.forceHost ? { forceHosts: [r.forceHost], isAdmin: true } : {}),
+      ...(ignore.length ? { ignoreHosts: ignore } : {}),
+      ...(force ? { forceHosts: [force], isAdmin: true } : {}),
     };
     const shards = Array.from({ length: this.d.shardCount }, (_, s) => s);
     const settled = await Promise.allSettled(shards.map((s) => this.d.select(req, s)));
@@ -455,7 +501,7 @@ export class ConductorOps {
     return replies;
   }
 
-  private async groupHosts(
+  async groupHosts(
     r: InstanceRecord,
   ): Promise<{ uuid: string | null; generation: number; hosts: Record<string, string> }> {
     if (!r.group) return { uuid: null, generation: 0, hosts: {} };
@@ -493,18 +539,24 @@ export class ConductorOps {
       job.requestId,
       startEvent(action, 'compute_terminate_instance', now),
     );
-    const p = rec.value.placement;
-    let details: string | undefined;
-    if (p) {
+    // Wherever it may run or hold a claim: its placement and, mid-move or in VERIFY_RESIZE, the
+    // move's source and target too (Nova confirms a resize before deleting).
+    const m = rec.value.migration;
+    const places = [rec.value.placement, m?.source, m?.target].filter(
+      (x, i, all): x is InstancePlacement => !!x && all.findIndex((y) => y?.root === x.root) === i,
+    );
+    const notes: string[] = [];
+    for (const p of places) {
       try {
         await this.d.hosts.destroy(p.host, job.uuid);
       } catch (err) {
         const e = toCellplaneError(err);
         if (e.code !== 'noResponders' && e.code !== 'timeout' && e.code !== 'notFound') throw err;
-        details = `host ${p.host} did not answer (${e.code}); deleted locally`;
+        notes.push(`host ${p.host} did not answer (${e.code}); deleted locally`);
       }
       await this.d.trees.release(p.root, job.uuid);
     }
+    const details = notes.length ? notes.join('; ') : undefined;
     const extra = await this.dropGroupPlacement(rec.value);
     if (extra.length) {
       const out = await this.d.instances.store.commit(extra);
@@ -573,7 +625,7 @@ export class ConductorOps {
 
   // ---- helpers --------------------------------------------------------------------------------
 
-  private actionBase(job: ConductorJob, action: string) {
+  actionBase(job: ConductorJob, action: string) {
     return {
       action,
       requestId: job.requestId,
@@ -587,11 +639,11 @@ export class ConductorOps {
     return { ...this.actionBase(job, action), ...emptyAction(job.acceptedAt) };
   }
 
-  private now(): string {
+  now(): string {
     return new Date(this.d.clock.now()).toISOString();
   }
 
-  private emit(e: ConductorEvent): void {
+  emit(e: ConductorEvent): void {
     try {
       this.d.onEvent?.(e);
     } catch {
@@ -626,7 +678,7 @@ export function rankPicks(replies: readonly SelectReply[]): HostPick[] {
   return out;
 }
 
-function spawnSpec(r: InstanceRecord, p: InstancePlacement): SpawnSpec {
+export function spawnSpec(r: InstanceRecord, p: InstancePlacement): SpawnSpec {
   return {
     uuid: r.uuid,
     name: r.name,
@@ -638,19 +690,19 @@ function spawnSpec(r: InstanceRecord, p: InstancePlacement): SpawnSpec {
 }
 
 /** The bus or a backing service failed (not the host refusing): run the job again later. */
-function isInfrastructure(err: unknown): boolean {
+export function isInfrastructure(err: unknown): boolean {
   const e = toCellplaneError(err);
   return (
     e.code === 'timeout' || e.code === 'noResponders' || e.code === 'unavailable' || e.code === 'overloaded'
   );
 }
 
-function retryLater(err: unknown): CellplaneError {
+export function retryLater(err: unknown): CellplaneError {
   const e = toCellplaneError(err);
   return new CellplaneError(e.code, e.message, { retryable: true, cause: err });
 }
 
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   const e = toCellplaneError(err);
   return `${e.code}: ${e.message}`;
 }

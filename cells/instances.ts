@@ -24,10 +24,17 @@ export type InstanceStatus =
   | 'REBOOT'
   | 'HARD_REBOOT'
   | 'DELETED'
-  | 'UNKNOWN';
+  | 'UNKNOWN'
+  /** A resize or cold migration in progress (task resize_*). */
+  | 'RESIZE'
+  /** Moved, waiting for confirmResize or revertResize. */
+  | 'VERIFY_RESIZE'
+  | 'REVERT_RESIZE'
+  /** An evacuation in progress. */
+  | 'REBUILD';
 
 /** Nova's vm_state values. */
-export type VmState = 'building' | 'active' | 'stopped' | 'error' | 'deleted';
+export type VmState = 'building' | 'active' | 'stopped' | 'error' | 'deleted' | 'resized';
 
 /** Nova's power_state numbers: 0 NOSTATE, 1 RUNNING, 4 SHUTDOWN. */
 export const POWER = { NOSTATE: 0, RUNNING: 1, SHUTDOWN: 4 } as const;
@@ -65,6 +72,43 @@ export interface InstancePlacement {
   readonly allocations: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
+/** Nova's migration types: a resize, a cold migration (same flavor) or an evacuation. */
+export type MigrationKind = 'resize' | 'migration' | 'evacuation';
+
+/**
+ * Nova's migration statuses as cellplane uses them: `pre-migrating` while a target is chosen,
+ * claimed and spawned on; `finished` = VERIFY_RESIZE; `confirming`/`reverting` once the API
+ * accepted confirmResize/revertResize; `done` = an evacuation moved, the source still to release.
+ */
+export type MigrationStatus = 'pre-migrating' | 'finished' | 'confirming' | 'reverting' | 'done';
+
+/**
+ * A move of the instance (cells/conductor-move.ts), kept in its record while it runs and until
+ * it is confirmed or reverted. The instance's uuid is the consumer on BOTH trees while it lasts:
+ * `source` (old flavor) and `target` (new flavor) are different hosts, so different trees.
+ */
+export interface InstanceMigration {
+  readonly kind: MigrationKind;
+  /** The API request that started the move (its instance action). */
+  readonly requestId: string;
+  readonly status: MigrationStatus;
+  /** Where the instance ran when the move started (its claim is held until confirm). */
+  readonly source: InstancePlacement;
+  /** The chosen target, written before it is claimed; null while selecting. */
+  readonly target: InstancePlacement | null;
+  readonly oldFlavor: InstanceFlavor;
+  readonly newFlavor: InstanceFlavor;
+  /** Targets given up on (failed spawns), in order. */
+  readonly triedHosts: readonly string[];
+  /** The host the admin asked for (migrate from 2.56, evacuate). */
+  readonly requestedHost?: string;
+  /** vm_state before the move: restored by a failure or a revert. */
+  readonly previousVmState: VmState;
+  /** Written before the source is powered off (a failed move powers it on again). */
+  readonly sourceStopped?: boolean;
+  readonly startedAt: string;
+}
+
 export interface InstanceRecord {
   readonly uuid: string;
   readonly name: string;
@@ -94,6 +138,8 @@ export interface InstanceRecord {
   readonly requestId: string;
   /** Admin-only placement hints that travel with the build (Nova's force host `az:host`). */
   readonly forceHost?: string;
+  /** A resize, cold migration or evacuation in progress or awaiting confirmation. */
+  readonly migration?: InstanceMigration | null;
 }
 
 export interface InstanceActionEvent {

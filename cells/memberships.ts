@@ -54,7 +54,7 @@ export class CellMemberships {
   async mapHost(host: string, cellUuid: string): Promise<HostMapping> {
     checkHostName(host);
     const cell = await this.acceptingCell(cellUuid, 'host');
-    const mapping: HostMapping = { host, cellUuid: cell.uuid, mappedAt: this.clock.now() };
+    const mapping: HostMapping = { host, cellUuid: cell.uuid, mappedAt: Math.round(this.clock.now()) };
     const same = (m: HostMapping) => m.cellUuid === cell.uuid;
     return this.claim(
       hostMappingKey(host),
@@ -96,7 +96,7 @@ export class CellMemberships {
       instanceUuid: uuid,
       cellUuid: cell.uuid,
       projectId,
-      mappedAt: this.clock.now(),
+      mappedAt: Math.round(this.clock.now()),
     };
     const same = (m: InstanceMapping) => m.cellUuid === cell.uuid && m.projectId === projectId;
     return this.claim(

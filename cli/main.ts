@@ -8,6 +8,7 @@ import { registerDemo } from './demo.ts';
 import { registerPlacement } from './placement-command.ts';
 import { registerRoles } from './roles-command.ts';
 import { registerServices } from './services-command.ts';
+import { registerSim } from './sim-command.ts';
 import { registerUp } from './up-command.ts';
 
 const program = new Command()
@@ -23,6 +24,7 @@ registerDemo(program);
 registerPlacement(program);
 registerRoles(program);
 registerServices(program);
+registerSim(program);
 registerUp(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -11,6 +11,18 @@ import type { CrossCellPage } from '../../cells/cross-cell-types.ts';
 import type { InstanceStore } from '../../cells/instances.ts';
 import type { CellRecord, InstanceMapping } from '../../cells/mapping.ts';
 
+/**
+ * Whether a compute host is alive: evacuate is refused while its host is up (Nova's
+ * "Compute service of <host> is still in use."). Must be fed by the heartbeat monitor
+ * (host-agent/monitor.ts); until then deployments wire ALWAYS_UP.
+ */
+export interface HostLiveness {
+  isUp(host: string): Promise<boolean>;
+}
+
+/** Every host counts as up: evacuate is always refused. */
+export const ALWAYS_UP: HostLiveness = Object.freeze({ isUp: async () => true });
+
 /** What the router weighs a new instance by. */
 export interface PlacementHint {
   readonly vcpus: number;
@@ -39,4 +51,6 @@ export interface ServerBackend {
   list(req: CrossCellListRequest): Promise<CrossCellPage>;
   /** Live instances and their cores/RAM of a project, over every cell (for quotas). */
   usage(projectId: string): Promise<{ instances: number; cores: number; ram: number }>;
+  /** The hosts' liveness (evacuate); absent: every host counts as up. */
+  readonly liveness?: HostLiveness;
 }

@@ -11,16 +11,17 @@
  * - GET /servers, /servers/detail: the merge-sorted cross-cell list (sort_key/sort_dir,
  *   marker/limit, status/host/name/project filters); instances of a cell that does not answer are
  *   shown minimal with status UNKNOWN from 2.69, left out before (as Nova).
- * - GET/DELETE /servers/{id}; POST /servers/{id}/action: reboot, os-stop, os-start — the task
- *   state is set here with a CAS (409 when another task runs or the state forbids it), then the
- *   job is queued (202).
+ * - GET/DELETE /servers/{id}; POST /servers/{id}/action: reboot, os-stop, os-start, and the
+ *   moves resize, migrate, confirmResize, revertResize, evacuate (cells/conductor-move.ts) — the
+ *   task state (or the migration's status) is set here with a CAS (409 when another task runs or
+ *   the state forbids it), then the job is queued (202; evacuate answers 200 as Nova).
  * - GET /servers/{id}/os-instance-actions[/{request_id}].
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { buildJob, type ConductorJob } from '../../../cells/conductor-jobs.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { buildJob, type ConductorJob, type JobOp } from '../../../cells/conductor-jobs.ts';
 import type { SortKey, SortKeyName } from '../../../cells/cross-cell-types.ts';
-import { type InstanceRecord, newInstanceRecord } from '../../../cells/instances.ts';
+import { type InstanceFlavor, type InstanceRecord, newInstanceRecord } from '../../../cells/instances.ts';
 import type { CellRecord } from '../../../cells/mapping.ts';
 import { toCellplaneError } from '../../../core/errors.ts';
 import { type RouteOptions, requireAction } from '../context.ts';
@@ -39,7 +40,8 @@ import {
 } from '../http.ts';
 import type { ApiVersion } from '../microversion.ts';
 import { checkQuota, effectiveLimits, instancesThatFit } from '../quota.ts';
-import type { ServerBackend } from '../servers-backend.ts';
+import { ALWAYS_UP, type ServerBackend } from '../servers-backend.ts';
+import type { FlavorRecord } from '../store/records.ts';
 import type { Schema } from '../validate.ts';
 import { hostId, novaTime, serverBrief, serverDetail } from './server-view.ts';
 
@@ -106,6 +108,55 @@ function createSchemaFor(v: ApiVersion): Schema {
   const k = [19, 37, 52, 74].filter((m) => v.atLeast(m)).join(',');
   if (!CREATE_SCHEMAS.has(k)) CREATE_SCHEMAS.set(k, createSchema(v));
   return CREATE_SCHEMAS.get(k)!;
+}
+
+const NULL_BODY: Schema = { type: 'null' };
+const HOST: Schema = { type: 'string', minLength: 1, maxLength: 255 };
+const BOOLISH: Schema = { type: ['boolean', 'string'] };
+
+/** The move actions' bodies per microversion (Nova's schemas/migrate_server.py, evacuate.py, servers.py). */
+function moveSchemas(v: ApiVersion): Record<string, Schema> {
+  const evacuate: Record<string, Schema> = { host: HOST, adminPass: { type: 'string' } };
+  if (!v.atLeast(14)) evacuate.onSharedStorage = BOOLISH;
+  if (v.atLeast(29) && !v.atLeast(68)) evacuate.force = BOOLISH;
+  return {
+    resize: {
+      type: 'object',
+      properties: {
+        flavorRef: { type: ['string', 'integer'], minLength: 1 },
+        'OS-DCF:diskConfig': { type: 'string', enum: ['AUTO', 'MANUAL'] },
+      },
+      required: ['flavorRef'],
+      additionalProperties: false,
+    },
+    migrate: v.atLeast(56)
+      ? {
+          type: ['object', 'null'],
+          properties: { host: { type: ['string', 'null'], minLength: 1, maxLength: 255 } },
+          additionalProperties: false,
+        }
+      : NULL_BODY,
+    confirmResize: NULL_BODY,
+    revertResize: NULL_BODY,
+    evacuate: {
+      type: 'object',
+      properties: evacuate,
+      required: v.atLeast(14) ? [] : ['onSharedStorage'],
+      additionalProperties: false,
+    },
+  };
+}
+const MOVE_ACTIONS = ['resize', 'migrate', 'confirmResize', 'revertResize', 'evacuate'] as const;
+type MoveAction = (typeof MOVE_ACTIONS)[number];
+const ACTION_SCHEMAS = new Map<string, Schema>();
+function actionSchemaFor(v: ApiVersion): Schema {
+  const k = [14, 29, 56, 68].filter((m) => v.atLeast(m)).join(',');
+  if (!ACTION_SCHEMAS.has(k))
+    ACTION_SCHEMAS.set(k, {
+      ...ACTION_SCHEMA,
+      properties: { ...(ACTION_SCHEMA.properties as Record<string, Schema>), ...moveSchemas(v) },
+    });
+  return ACTION_SCHEMAS.get(k)!;
 }
 
 const ACTION_SCHEMA: Schema = {
@@ -544,8 +595,10 @@ export function serverRoutes(backend: ServerBackend) {
     routes(app, '/servers/:id/action', {
       POST: async (req, reply) => {
         const uuid = pathParam(req, 'id');
-        const body = jsonBody<Record<string, unknown>>(req, ACTION_SCHEMA);
-        const action = requireAction(body, ['reboot', 'os-stop', 'os-start']);
+        const body = jsonBody<Record<string, unknown>>(req, actionSchemaFor(mv(req)));
+        const action = requireAction(body, ['reboot', 'os-stop', 'os-start', ...MOVE_ACTIONS]);
+        if ((MOVE_ACTIONS as readonly string[]).includes(action))
+          return moveAction(action as MoveAction, body, uuid, req, reply);
         const { cell, rec, store } = await load(uuid);
         const r = rec.value;
         const hard =
@@ -582,6 +635,125 @@ export function serverRoutes(backend: ServerBackend) {
         return sendEmpty(reply, 202);
       },
     });
+
+    /** 409 unless the instance is idle in one of `allowed` vm_states (Nova's check_instance_state). */
+    function requireIdle(r: InstanceRecord, name: string, allowed: readonly string[]): string {
+      if (r.taskState !== null)
+        throw conflict(`Cannot '${name}' instance ${r.uuid} while it is in task_state ${r.taskState}`);
+      if (!allowed.includes(r.vmState) || !r.placement)
+        throw conflict(`Cannot '${name}' instance ${r.uuid} while it is in vm_state ${r.vmState}`);
+      return r.placement.host;
+    }
+
+    /** The record a move action turns `r` into, and what its job carries (throws the 4xx). */
+    async function acceptMove(
+      action: MoveAction,
+      body: Record<string, unknown>,
+      r: InstanceRecord,
+      req: FastifyRequest,
+    ): Promise<{ next: InstanceRecord; op: JobOp; more: Partial<ConductorJob> }> {
+      const task = { ...r, requestId: req.computeRequestId, updatedAt: new Date().toISOString() };
+      if (action === 'resize') {
+        requireIdle(r, 'resize', ['active', 'stopped']);
+        const ref = (body.resize as { flavorRef: string | number }).flavorRef;
+        const f = await ctx.store.flavors.get(flavorIdOf(ref));
+        if (!f || f.disabled) throw badRequest('Unable to locate requested flavor.');
+        if (f.flavorid === r.flavor.id) throw badRequest('When resizing, instances must change flavor!');
+        await checkResizeQuota(r, f, identity(req).projectId);
+        return {
+          next: { ...task, status: 'RESIZE', taskState: 'resize_prep' },
+          op: 'resize',
+          more: { flavor: instanceFlavor(f) },
+        };
+      }
+      if (action === 'migrate') {
+        const source = requireIdle(r, 'migrate', ['active', 'stopped']);
+        const host = (body.migrate as { host?: string | null } | null)?.host ?? undefined;
+        if (host !== undefined) {
+          if (!(await ctx.hosts.computeHost(host)))
+            throw badRequest(`Compute host ${host} could not be found.`);
+          if (host === source)
+            throw badRequest(`Unable to migrate instance (${r.uuid}) to current host (${host}).`);
+        }
+        return {
+          next: { ...task, status: 'RESIZE', taskState: 'resize_prep' },
+          op: 'migrate',
+          more: host ? { host } : {},
+        };
+      }
+      if (action === 'evacuate') {
+        const source = requireIdle(r, 'evacuate', ['active', 'stopped', 'error']);
+        const host = (body.evacuate as { host?: string }).host;
+        if (host !== undefined) {
+          if (!(await ctx.hosts.computeHost(host))) throw notFound(`Compute host ${host} not found.`);
+          if (host === source) throw badRequest("The target host can't be the same one.");
+        }
+        if (await (backend.liveness ?? ALWAYS_UP).isUp(source))
+          throw conflict(`Compute service of ${source} is still in use.`);
+        return {
+          next: { ...task, status: 'REBUILD', taskState: 'rebuilding' },
+          op: 'evacuate',
+          more: host ? { host } : {},
+        };
+      }
+      // confirmResize / revertResize: only a finished resize or migration waits for them.
+      const m = r.migration;
+      if (r.status !== 'VERIFY_RESIZE' || !m || m.status !== 'finished' || r.taskState !== null)
+        throw conflict(`Cannot '${action}' instance ${r.uuid} while it is in vm_state ${r.vmState}`);
+      const at = new Date().toISOString();
+      if (action === 'confirmResize')
+        return {
+          next: { ...r, migration: { ...m, status: 'confirming' }, updatedAt: at },
+          op: action,
+          more: {},
+        };
+      return {
+        next: {
+          ...r,
+          status: 'REVERT_RESIZE',
+          taskState: 'resize_reverting',
+          migration: { ...m, status: 'reverting' },
+          updatedAt: at,
+        },
+        op: action,
+        more: {},
+      };
+    }
+
+    /** Nova's upsize check: only the growth in cores and RAM counts (a downsize always fits). */
+    async function checkResizeQuota(r: InstanceRecord, f: FlavorRecord, projectId: string) {
+      const cores = Math.max(0, f.vcpus - r.flavor.vcpus);
+      const ram = Math.max(0, f.memoryMb - r.flavor.ram);
+      if (cores === 0 && ram === 0) return;
+      const limits = effectiveLimits(ctx.quotaDefaults, await ctx.store.quotas.get(projectId));
+      const verdict = checkQuota(await backend.usage(projectId), limits, { instances: 0, cores, ram });
+      if (!verdict.ok) throw forbidden(verdict.message);
+    }
+
+    async function moveAction(
+      action: MoveAction,
+      body: Record<string, unknown>,
+      uuid: string,
+      req: FastifyRequest,
+      reply: FastifyReply,
+    ) {
+      const { cell, rec, store } = await load(uuid);
+      const { next, op, more } = await acceptMove(action, body, rec.value, req);
+      const out = await store.update(rec, next);
+      if (!out.ok) throw conflict(`Instance ${uuid} changed meanwhile; try again`);
+      try {
+        await backend.enqueue(cell, jobOf(op, rec.value, req, more));
+      } catch (err) {
+        const r = rec.value;
+        const undo = { status: r.status, taskState: r.taskState, migration: r.migration ?? null };
+        await store.update(out.record, { ...out.record.value, ...undo }).catch(() => {});
+        throw err;
+      }
+      if (action !== 'evacuate') return sendEmpty(reply, 202);
+      if (mv(req).atLeast(14)) return sendEmpty(reply, 200);
+      const adminPass = (body.evacuate as { adminPass?: string }).adminPass;
+      return sendJson(reply, 200, { adminPass: adminPass ?? randomUUID().replace(/-/g, '').slice(0, 12) });
+    }
 
     routes(app, '/servers/:id/os-instance-actions', {
       GET: async (req, reply) => {
@@ -639,6 +811,20 @@ function actionView(
     start_time: a.startTime.replace('Z', '').slice(0, 26),
     user_id: a.userId,
     ...(v.atLeast(58) ? { updated_at: a.updatedAt.replace('Z', '').slice(0, 26) } : {}),
+  };
+}
+
+/** The instance's copy of an API flavor. */
+function instanceFlavor(f: FlavorRecord): InstanceFlavor {
+  return {
+    id: f.flavorid,
+    name: f.name,
+    vcpus: f.vcpus,
+    ram: f.memoryMb,
+    disk: f.rootGb,
+    ephemeral: f.ephemeralGb,
+    swap: f.swap,
+    extraSpecs: f.extraSpecs,
   };
 }
 

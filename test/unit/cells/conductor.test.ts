@@ -180,3 +180,17 @@ describe('cell conductor (memory)', () => {
     await expectBooksBalanced(all);
   });
 });
+
+describe('cell conductor: jobs that cannot run', () => {
+  it('a build the scheduler refuses as invalid ends ERROR with the reason; the conductor is free again', async () => {
+    w = await conductorWorld();
+    await w.boot(0, { flavor: { ...M1, extraSpecs: { 'trait:NOT A TRAIT': 'required' } } });
+    const [r] = await settled(1);
+    expect(r!.status).toBe('ERROR');
+    expect(r!.fault!.message).toMatch(/invalid/);
+    await w.until('conductor idle', () => w.first.roles.conductor!.busy === 0);
+    await w.boot(1);
+    const [, ok] = await settled(2);
+    expect(ok!.status).toBe('ACTIVE');
+  });
+});

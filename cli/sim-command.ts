@@ -1,0 +1,138 @@
+/**
+ * `cellplane sim <scenario.yaml>`: parse and validate the scenario (line-numbered errors), apply
+ * the command-line overrides, run it in virtual time on the real control plane (sim/run.ts) with
+ * a progress bar, then print the summary table, the run's hash, the memory per simulated host
+ * and the simulated-time speed-up, and write the JSON/HTML reports. Exit status 1 when an
+ * invariant was violated (the first offending event is printed), 2 for a bad scenario.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { renderHtmlReport } from '../sim/report/html.ts';
+import { writeJsonReport } from '../sim/report/json.ts';
+import { ProgressReporter } from '../sim/report/progress.ts';
+import { renderSummaryTable, shouldColour } from '../sim/report/terminal.ts';
+import { runSimulation } from '../sim/run.ts';
+import {
+  applyOverrides,
+  parseDuration,
+  parseScenario,
+  type Scenario,
+  ScenarioError,
+  scenarioSummary,
+} from '../sim/scenario.ts';
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${v}"`);
+    return n;
+  };
+}
+
+export function registerSim(program: Command): void {
+  program
+    .command('sim')
+    .description(
+      'run a fleet simulation scenario on the real control plane in virtual time (see sim/SCENARIOS.md)',
+    )
+    .argument('<scenario>', 'scenario file (YAML)')
+    .option(
+      '--virtual',
+      'virtual clock, embedded adapters, deterministic (the default; real time is not implemented yet)',
+    )
+    .option(
+      '--hosts <n>',
+      'scale the fleet to n hosts in all (profile proportions kept)',
+      positiveInt('--hosts'),
+    )
+    .option('--cells <n>', 'number of cells', positiveInt('--cells'))
+    .option('--seed <n>', 'seed (overrides the scenario)', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--seed must be an integer >= 0, got "${v}"`);
+      return n;
+    })
+    .option('--duration <d>', 'simulated duration, e.g. 90s, 10m (overrides the scenario)')
+    .option('--json <file>', 'write the JSON report here (default: as the scenario says)')
+    .option('--html <file>', 'write the HTML report here (default: as the scenario says)')
+    .option('--quiet', 'no progress bar, no log lines')
+    .action(async (file: string, o) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new Error(`cannot read scenario ${file}: ${(err as Error).message}`);
+      }
+      let scenario: Scenario;
+      try {
+        scenario = parseScenario(text, {
+          file,
+          readFile: (p) => readFileSync(resolve(dirname(file), p), 'utf8'),
+        });
+        let durationMs: number | undefined;
+        if (o.duration !== undefined) {
+          const d = parseDuration(o.duration);
+          if (!d.ok) throw new Error(`--duration ${d.message}`);
+          durationMs = d.value;
+        }
+        scenario = applyOverrides(scenario, {
+          ...(o.hosts ? { hosts: o.hosts } : {}),
+          ...(o.cells ? { cells: o.cells } : {}),
+          ...(o.seed !== undefined ? { seed: o.seed } : {}),
+          ...(durationMs !== undefined ? { durationMs } : {}),
+        });
+      } catch (err) {
+        if (err instanceof ScenarioError) {
+          console.error(err.message);
+          process.exitCode = 2;
+          return;
+        }
+        throw err;
+      }
+      if (scenario.run.mode !== 'virtual' && o.virtual)
+        scenario = { ...scenario, run: { ...scenario.run, mode: 'virtual' } };
+      const err = process.stderr;
+      if (!o.quiet) err.write(`${scenarioSummary(scenario)}\n`);
+      const progress = o.quiet
+        ? undefined
+        : new ProgressReporter({ durationMs: scenario.run.durationMs, stream: err });
+      const result = await runSimulation(scenario, {
+        ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
+        log: (line) => {
+          if (!o.quiet) err.write(`  ${line}\n`);
+        },
+      });
+      progress?.stop({ simTimeMs: result.simMs, boots: result.active, failures: result.failed });
+      console.log(renderSummaryTable(result.report, { color: shouldColour(process.stdout) }));
+      const perHost = result.memory.heapAfterFleet / Math.max(1, result.hosts);
+      console.log(
+        `memory: RSS ${mib(result.memory.rssAfterFleet)} MiB with the fleet up, peak ${mib(result.memory.rssPeak)} MiB; heap ${Math.round(perHost)} B per simulated host (control plane included)`,
+      );
+      console.log(
+        `speed: ${(result.simMs / 1000).toFixed(0)} s simulated in ${(result.wallMs / 1000).toFixed(1)} s wall (${(result.simMs / result.wallMs).toFixed(1)}× real time); ${Math.round((result.active / result.wallMs) * 1000)} boots/s of wall time`,
+      );
+      console.log(`hash: ${result.hash}`);
+      const json = o.json ?? scenario.run.reports.json;
+      const html = o.html ?? scenario.run.reports.html;
+      if (json && json !== '-') {
+        await writeJsonReport(json, result.report);
+        console.log(`JSON report: ${json}`);
+      }
+      if (html && html !== '-') {
+        await writeFile(html, renderHtmlReport(result.report), 'utf8');
+        console.log(`HTML report: ${html}`);
+      }
+      if (result.violations.length > 0) {
+        const v = result.violations[0]!;
+        console.error(
+          `INVARIANT VIOLATED (${result.violations.length} in all); first at t=${(v.atMs / 1000).toFixed(3)} s: ${v.invariant}: ${v.message}`,
+        );
+        process.exitCode = 1;
+      }
+    });
+}
+
+function mib(n: number): number {
+  return Math.round(n / 1024 / 1024);
+}

@@ -1,0 +1,254 @@
+/**
+ * The simulated world: the REAL control plane (cells/, actors/, host-agent/ with fake
+ * hypervisors) on the memory adapters and one VirtualClock, built from a Scenario. Per cell: the
+ * provider-tree actors, registrar, scheduler shards and conductor (each leader-elected role with a
+ * second replica, so leader-loss faults have a standby), and a fake fleet of the cell's hosts.
+ * The submit path is the compute API's backend (deploy/server-backend.ts) without HTTP: the
+ * cell router, instance mappings, the cell's durable build queue.
+ *
+ * Determinism: every uuid and random draw comes from the scenario seed; nothing reads the wall
+ * clock; the memory adapters deliver in a fixed order. Same seed + scenario → same run.
+ */
+import type { ConductorEvent } from '../cells/conductor-ops.ts';
+import { CellDirectory } from '../cells/directory.ts';
+import { CellRegistry } from '../cells/lifecycle.ts';
+import type { CellRecord } from '../cells/mapping.ts';
+import { MemoryBroker } from '../core/adapters/memory/bus.ts';
+import type { VirtualClock } from '../core/adapters/memory/clock.ts';
+import { MemoryCoordinationServer } from '../core/adapters/memory/coordinator.ts';
+import { MemoryStore } from '../core/adapters/memory/store.ts';
+import { makeRng, type Rng } from '../core/rng.ts';
+import { type CellRoles, startCellRoles } from '../deploy/cell-roles.ts';
+import { CellsServerBackend } from '../deploy/server-backend.ts';
+import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
+import { type FakeFleet, startFakeFleet } from '../host-agent/fleet.ts';
+import type { HostProfile, Scenario } from './scenario-types.ts';
+
+/** Hosts one scheduler shard covers at most (select stays well under a millisecond). */
+export const HOSTS_PER_SHARD = 10_000;
+/** Simulated spawn latency (ms): a fake hypervisor boot. */
+export const SPAWN_LATENCY = { minMs: 2_000, maxMs: 8_000 } as const;
+/** Leader leases in the simulation (a lost leader is replaced after about this). */
+export const SIM_LEASE_TTL_MS = 5_000;
+
+export interface SimHost {
+  readonly name: string;
+  readonly cell: string;
+  readonly profile: string;
+  readonly az: string;
+}
+
+export interface SimCell {
+  readonly record: CellRecord;
+  readonly store: MemoryStore;
+  readonly shardCount: number;
+  /** Replica 0 runs trees + shards + conductor; replica 1 is the standby of shards + conductor. */
+  readonly replicas: CellRoles[];
+  readonly fleet: FakeFleet;
+  readonly hosts: readonly SimHost[];
+}
+
+export interface World {
+  readonly clock: VirtualClock;
+  readonly rng: Rng;
+  readonly registry: CellRegistry;
+  readonly directory: CellDirectory;
+  readonly backend: CellsServerBackend;
+  /** A bus connection of the simulator itself (submits, observers). */
+  readonly bus: import('../core/ports/bus.ts').Bus;
+  readonly cells: ReadonlyMap<string, SimCell>;
+  readonly hosts: ReadonlyMap<string, SimHost>;
+  /** A uuid from the run's seed. */
+  uuid(): string;
+  /** Stops replica `i` of a cell (its leaderships go to the standby) and starts a fresh one in its place. */
+  restartReplica(cell: string, i: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface WorldOptions {
+  readonly clock: VirtualClock;
+  readonly onConductorEvent: (cell: string, e: ConductorEvent) => void;
+  /** Called with (hosts started, total) while the fleet comes up. */
+  readonly onProgress?: (started: number, total: number) => void;
+}
+
+export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
+  const { clock } = o;
+  const rng = makeRng(`world:${s.run.seed}`);
+  const uuid = () => uuidFrom(rng);
+  const broker = new MemoryBroker({ clock });
+  const coordination = new MemoryCoordinationServer(clock);
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const f of stops.splice(0).reverse()) await f().catch(() => {});
+  };
+  try {
+    const coordinator = coordination.client();
+    stops.push(() => coordinator.close());
+    const registry = new CellRegistry(coordinator, { clock, newUuid: uuid });
+    const cells = new Map<string, SimCell>();
+    const hosts = new Map<string, SimHost>();
+    const replicaStops = new Map<CellRoles, () => Promise<void>>();
+    let generation = 0;
+    /** Both replicas run trees (hosted while leading the conductor), every shard and a conductor. */
+    const startReplica = async (
+      cell: string,
+      cellUuid: string,
+      store: MemoryStore,
+      shardCount: number,
+      i: number,
+    ): Promise<CellRoles> => {
+      const bus = broker.connect();
+      const coord = coordination.client();
+      const r = await startCellRoles({
+        cell,
+        cellUuid,
+        bus,
+        coordinator: coord,
+        store,
+        clock,
+        replicaId: `${cell}-r${i}-${generation++}`,
+        shardCount,
+        roles: { trees: true, shards: Array.from({ length: shardCount }, (_, k) => k), conductor: true },
+        leaseTtlMs: SIM_LEASE_TTL_MS,
+        askTimeoutMs: 30_000,
+        operationTimeoutMs: 120_000,
+        memberships: registry.memberships,
+        onConductorEvent: (e) => o.onConductorEvent(cell, e),
+      });
+      const stopIt = async () => {
+        await r.stop();
+        await coord.close();
+        await bus.close().catch(() => {});
+      };
+      replicaStops.set(r, stopIt);
+      stops.push(async () => {
+        if (replicaStops.has(r)) await stopIt();
+      });
+      return r;
+    };
+    const restartReplica = async (cell: string, i: number): Promise<void> => {
+      const c = cells.get(cell)!;
+      const old = c.replicas[i]!;
+      const stopIt = replicaStops.get(old);
+      replicaStops.delete(old);
+      await stopIt?.();
+      c.replicas[i] = await startReplica(cell, c.record.uuid, c.store, c.shardCount, i);
+    };
+    let started = 0;
+    for (const c of s.fleet.cells) {
+      const record = await registry.create({
+        name: c.name,
+        transport: `cp.${c.name}`,
+        store: `memory://${c.name}`,
+      });
+      const store = new MemoryStore();
+      const shardCount = Math.max(1, Math.ceil(c.totalHosts / HOSTS_PER_SHARD));
+      const shards = Array.from({ length: shardCount }, (_, i) => i);
+      const replicas: CellRoles[] = [];
+      for (let i = 0; i < 2; i++)
+        replicas.push(await startReplica(c.name, record.uuid, store, shardCount, i));
+      const specs: FakeHostSpec[] = [];
+      const cellHosts: SimHost[] = [];
+      let n = 0;
+      for (const g of c.hostGroups) {
+        const profile = s.fleet.profiles[g.profile]!;
+        for (let k = 0; k < g.count; k++) {
+          n++;
+          const name = `${c.name}-${g.profile}-${String(n).padStart(5, '0')}`;
+          const az = g.availabilityZones[k % Math.max(1, g.availabilityZones.length)] ?? 'nova';
+          specs.push(hostSpec(name, profile, g.allocationRatios));
+          const h = { name, cell: c.name, profile: g.profile, az };
+          cellHosts.push(h);
+          hosts.set(name, h);
+        }
+      }
+      const fleetBus = broker.connect();
+      const spawnFailure = c.spawnFailureRate ?? 0;
+      const fleet = await startFakeFleet({
+        bus: fleetBus,
+        clock,
+        cell: c.name,
+        seed: `${s.run.seed}:${c.name}`,
+        hosts: specs,
+        heartbeatIntervalMs: 60_000,
+        driver: {
+          latency: { spawn: SPAWN_LATENCY, destroy: { minMs: 200, maxMs: 1_000 } },
+          ...(spawnFailure > 0 ? { failureRate: { spawn: spawnFailure } } : {}),
+        },
+      });
+      stops.push(async () => {
+        await fleet.stop();
+        await fleetBus.close();
+      });
+      started += specs.length;
+      o.onProgress?.(started, s.fleet.totalHosts);
+      cells.set(c.name, { record, store, shardCount, replicas, fleet, hosts: cellHosts });
+    }
+    const directory = await CellDirectory.open(coordinator);
+    stops.push(() => directory.close());
+    const routerRng = makeRng(`router:${s.run.seed}`);
+    const apiBus = broker.connect();
+    stops.push(() => apiBus.close());
+    const backend = new CellsServerBackend({
+      directory,
+      memberships: registry.memberships,
+      portsOf: (cell) => ({ store: cells.get(cell.name)!.store, bus: apiBus }),
+      clock,
+      random: () => routerRng.next(),
+      ackWaitMs: 30_000,
+    });
+    stops.push(() => backend.close());
+    return {
+      clock,
+      rng,
+      registry,
+      directory,
+      backend,
+      bus: apiBus,
+      cells,
+      hosts,
+      uuid,
+      stop,
+      restartReplica,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function hostSpec(
+  name: string,
+  p: HostProfile,
+  ratios: { vcpu: number; ram: number; disk: number },
+): FakeHostSpec {
+  const d = p.devices;
+  const gpus = d.gpus.flatMap((g) =>
+    Array.from({ length: g.count }, () => ({ units: g.unitsPerGpu, traits: g.traits })),
+  );
+  const pfs = d.sriov.flatMap((s) =>
+    Array.from({ length: s.count }, () => ({ units: s.vfs, traits: s.traits })),
+  );
+  const fpgas = d.fpgas.flatMap((f) =>
+    Array.from({ length: f.count }, () => ({ units: 1, traits: f.traits })),
+  );
+  return {
+    hostname: name,
+    vcpus: p.vcpus,
+    memoryMb: p.ramMb,
+    diskGb: p.diskGb,
+    reserved: { vcpus: p.reserved.vcpus, memoryMb: p.reserved.ramMb, diskGb: p.reserved.diskGb },
+    allocationRatios: ratios,
+    traits: [...p.traits],
+    ...(gpus.length ? { gpus } : {}),
+    ...(pfs.length ? { sriovPfs: pfs } : {}),
+    ...(fpgas.length ? { fpgas } : {}),
+  };
+}
+
+/** An RFC 4122 version-4-shaped uuid from the rng. */
+export function uuidFrom(rng: Rng): string {
+  const hex = (n: number) => Array.from({ length: n }, () => rng.int(16).toString(16)).join('');
+  return `${hex(8)}-${hex(4)}-4${hex(3)}-${'89ab'[rng.int(4)]}${hex(3)}-${hex(12)}`;
+}
