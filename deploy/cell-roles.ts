@@ -30,6 +30,7 @@ import { HOST_KIND, INSTANCE_KIND } from '../host-agent/agents.ts';
 import { type AgentTarget, HostAgentClient } from '../host-agent/client.ts';
 import { shouldReschedule, spawnInProgress } from '../host-agent/driver.ts';
 import { registerHost, resync, serviceTransition } from '../host-agent/messages.ts';
+import { type ServiceMonitorHandle, startServiceMonitor } from './host-directory.ts';
 
 export interface CellRolesOptions {
   /** Cell name: the actors' scope and the prefix of its subjects and elections. */
@@ -64,6 +65,11 @@ export interface CellRolesOptions {
     mapHost(host: string, cellUuid: string): Promise<unknown>;
     unmapInstance(uuid: string, cellUuid?: string): Promise<boolean>;
   };
+  /**
+   * Heartbeat age after which the conductor leader's service monitor tells the shards a host is
+   * down (Nova's service_down_time); default 60 s. Keep it several heartbeat intervals long.
+   */
+  readonly serviceDownMs?: number;
   readonly onConductorEvent?: (e: ConductorEvent) => void;
   readonly onRoleEvent?: (what: string, e: ShardEvent | ConductorRoleEvent | RegistrarEvent) => void;
 }
@@ -179,6 +185,12 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         },
       });
       const askMs = o.askTimeoutMs ?? 5_000;
+      let monitor: ServiceMonitorHandle | undefined;
+      const stopMonitor = async () => {
+        const m = monitor;
+        monitor = undefined;
+        await m?.stop();
+      };
       const c = new CellConductor({
         cell: o.cell,
         bus: o.bus,
@@ -202,17 +214,29 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
           : {}),
         ...(o.onConductorEvent ? { onEvent: o.onConductorEvent } : {}),
         onRoleEvent: report('conductor'),
-        ...(treesFollowConductor
-          ? {
-              onLead: async () => {
-                await hostTrees();
-                resyncHosts(); // registrations that found no tree host meanwhile come again
-              },
-              onStepDown: unhostTrees,
-            }
-          : {}),
+        // The leader also runs the cell's service monitor (heartbeats + disabled services → the
+        // shards' up/down) and, with `trees`, hosts the tree actors.
+        onLead: async () => {
+          monitor ??= await startServiceMonitor({
+            bus: o.bus,
+            coordinator: o.coordinator,
+            clock: o.clock,
+            cell: o.cell,
+            expected: () => lookup.hosts().map((h) => h.host),
+            owns: (host) => lookup.host(host) !== undefined,
+            ...(o.serviceDownMs ? { graceMs: o.serviceDownMs } : {}),
+          });
+          if (!treesFollowConductor) return;
+          await hostTrees();
+          resyncHosts(); // registrations that found no tree host meanwhile come again
+        },
+        onStepDown: async () => {
+          await stopMonitor();
+          if (treesFollowConductor) await unhostTrees();
+        },
       });
       c.start();
+      stops.push(stopMonitor);
       stops.push(() => c.stop());
       conductor = c;
     }

@@ -10,13 +10,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildComputeApp } from '../api/compute/app.ts';
-import { COMPUTE_BINARY, type HostDirectory } from '../api/compute/hosts.ts';
+import { ALWAYS_UP } from '../api/compute/servers-backend.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
 import type { ConductorEvent } from '../cells/conductor-ops.ts';
 import { CellDirectory } from '../cells/directory.ts';
 import { CellRegistry } from '../cells/lifecycle.ts';
 import type { CellRecord } from '../cells/mapping.ts';
-import type { CellMemberships } from '../cells/memberships.ts';
 import { EtcdCoordinator } from '../core/adapters/etcd/coordinator.ts';
 import { NatsBus } from '../core/adapters/nats/bus.ts';
 import { RedisStore } from '../core/adapters/redis/store.ts';
@@ -28,6 +27,7 @@ import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-a
 import { type CellRoles, startCellRoles } from './cell-roles.ts';
 import type { DeployConfig } from './config.ts';
 import { seedFlavors } from './flavors.ts';
+import { CellsHostDirectory } from './host-directory.ts';
 import { type CellPorts, CellsServerBackend } from './server-backend.ts';
 
 export interface Cluster {
@@ -206,17 +206,29 @@ export interface ApiHandle {
 /** The compute API over every cell in etcd (not listening yet: the caller calls `app.listen`). */
 export async function startApi(c: Cluster): Promise<ApiHandle> {
   const directory = await CellDirectory.open(c.coordinator);
+  const hosts = new CellsHostDirectory({
+    coordinator: c.coordinator,
+    memberships: c.registry.memberships,
+    cells: directory,
+    portsOf: (cell) => c.portsOf(cell),
+    clock: systemClock,
+  });
   const backend = new CellsServerBackend({
     directory,
     memberships: c.registry.memberships,
     portsOf: (cell) => c.portsOf(cell),
     clock: systemClock,
     ackWaitMs: c.config.ackWaitMs,
+    liveness: hosts,
   });
   const apiStore = await RedisStore.open({ url: c.config.redis, prefix: `${c.config.prefix}.api` });
   await seedFlavors(new ComputeStore(apiStore));
   const app = await buildComputeApp(
-    { store: apiStore, hosts: mappedHosts(c.registry.memberships), servers: backend },
+    {
+      store: apiStore,
+      hosts,
+      servers: backend,
+    },
     { auth: { mode: 'noauth' } },
   );
   return {
@@ -225,24 +237,9 @@ export async function startApi(c: Cluster): Promise<ApiHandle> {
     async stop() {
       await app.close().catch(() => {});
       await backend.close();
+      await hosts.close();
       await directory.close();
       await apiStore.close();
-    },
-  };
-}
-
-/** Compute hosts as the host→cell mappings in etcd know them. */
-export function mappedHosts(memberships: CellMemberships): HostDirectory {
-  const entry = (name: string) => ({
-    name,
-    services: [{ binary: COMPUTE_BINARY, enabled: true, up: true, updatedAt: null }],
-  });
-  return {
-    async hosts() {
-      return (await memberships.hostMappings()).map((m) => entry(m.host));
-    },
-    async computeHost(name) {
-      return (await memberships.hostMapping(name)) ? entry(name) : undefined;
     },
   };
 }

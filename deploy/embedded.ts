@@ -5,7 +5,7 @@
  * a few stock flavors. The same roles run as separate processes on NATS, etcd and Redis.
  */
 import { buildComputeApp, type ComputeConfig } from '../api/compute/app.ts';
-import { COMPUTE_BINARY, type HostDirectory, type HostEntry } from '../api/compute/hosts.ts';
+import { ALWAYS_UP, type HostLiveness } from '../api/compute/servers-backend.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
 import type { ConductorEvent } from '../cells/conductor-ops.ts';
 import { CellDirectory } from '../cells/directory.ts';
@@ -20,6 +20,7 @@ import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
 import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-agent/fleet.ts';
 import { type CellRoles, startCellRoles } from './cell-roles.ts';
 import { seedFlavors } from './flavors.ts';
+import { CellsHostDirectory } from './host-directory.ts';
 import { CellsServerBackend } from './server-backend.ts';
 
 export interface EmbeddedOptions {
@@ -33,6 +34,8 @@ export interface EmbeddedOptions {
   readonly driver?: FakeFleetOptions['driver'];
   readonly compute?: Partial<ComputeConfig>;
   readonly onConductorEvent?: (cell: string, e: ConductorEvent) => void;
+  /** Whether a host is up (evacuate); default ALWAYS_UP until the heartbeat monitor feeds it. */
+  readonly liveness?: HostLiveness;
 }
 
 export interface Embedded {
@@ -41,6 +44,7 @@ export interface Embedded {
   readonly fleets: ReadonlyMap<string, FakeFleet>;
   readonly registry: CellRegistry;
   readonly backend: CellsServerBackend;
+  readonly hosts: CellsHostDirectory;
   readonly app: Awaited<ReturnType<typeof buildComputeApp>>;
   readonly stores: ReadonlyMap<string, MemoryStore>;
   stop(): Promise<void>;
@@ -117,40 +121,36 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     }
     const directory = await CellDirectory.open(coordinator);
     stops.push(() => directory.close());
+    const hosts = new CellsHostDirectory({
+      coordinator,
+      memberships: registry.memberships,
+      cells: directory,
+      portsOf: (cell) => ({ store: stores.get(cell.uuid)!, bus }),
+      clock,
+    });
     const backend = new CellsServerBackend({
       directory,
       memberships: registry.memberships,
       portsOf: (cell) => ({ store: stores.get(cell.uuid)!, bus }),
       clock,
+      liveness: o.liveness ?? hosts,
     });
     stops.push(() => backend.close());
+    stops.push(() => hosts.close());
     const apiStore = new MemoryStore();
     await seedFlavors(new ComputeStore(apiStore));
     const app = await buildComputeApp(
-      { store: apiStore, hosts: registrarDirectory(roles), servers: backend },
+      {
+        store: apiStore,
+        hosts,
+        servers: backend,
+      },
       { auth: { mode: 'noauth' }, ...(o.compute ?? {}) },
     );
     stops.push(() => app.close());
-    return { cells, roles, fleets, registry, backend, app, stores, stop };
+    return { cells, roles, fleets, registry, backend, hosts, app, stores, stop };
   } catch (err) {
     await stop();
     throw err;
   }
-}
-
-/** Compute hosts as the cells' registrars know them (up while registered). */
-export function registrarDirectory(roles: ReadonlyMap<string, CellRoles>): HostDirectory {
-  const entry = (name: string): HostEntry => ({
-    name,
-    services: [{ binary: COMPUTE_BINARY, enabled: true, up: true, updatedAt: null }],
-  });
-  return {
-    async hosts() {
-      return [...roles.values()].flatMap((r) => r.registrar?.hosts() ?? []).map((h) => entry(h.host));
-    },
-    async computeHost(name) {
-      for (const r of roles.values()) if (r.registrar?.host(name)) return entry(name);
-      return undefined;
-    },
-  };
 }

@@ -6,7 +6,12 @@
  */
 import { capacityReport, capacitySubject } from '../actors/scheduler-shard-messages.ts';
 import { apiStatus } from '../api/compute/routes/server-view.ts';
-import type { PlacementHint, ServerBackend } from '../api/compute/servers-backend.ts';
+import {
+  ALWAYS_UP,
+  type HostLiveness,
+  type PlacementHint,
+  type ServerBackend,
+} from '../api/compute/servers-backend.ts';
 import { DEFAULT_JOB_ACK_WAIT_MS } from '../cells/conductor.ts';
 import { type ConductorJob, conductorJob, jobMsgId, opsQueueName } from '../cells/conductor-jobs.ts';
 import {
@@ -41,10 +46,13 @@ export interface ServerBackendOptions {
   readonly list?: Partial<CrossCellListConfig>;
   /** Ack-wait of the cells' operations queues (must match the conductors'). */
   readonly ackWaitMs?: number;
+  /** Whether a host is up (evacuate is refused for a host that is up). Default: every host up. */
+  readonly liveness?: HostLiveness;
 }
 
 export class CellsServerBackend implements ServerBackend {
   readonly router: CellRouter;
+  readonly liveness: HostLiveness;
   private readonly lister: CrossCellLister;
   private readonly stores = new Map<string, InstanceStore>();
   private readonly queues = new Map<string, Promise<WorkQueue>>();
@@ -52,6 +60,7 @@ export class CellsServerBackend implements ServerBackend {
 
   constructor(private readonly o: ServerBackendOptions) {
     this.router = new CellRouter({ now: () => o.clock.now(), random: o.random ?? Math.random });
+    this.liveness = o.liveness ?? ALWAYS_UP;
     const source: CellInstanceSource = {
       list: async (cell, query) => {
         const rows: InstanceSummary[] = [];

@@ -111,6 +111,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
         shardCount,
         roles: { trees: true, shards: Array.from({ length: shardCount }, (_, k) => k), conductor: true },
         leaseTtlMs: SIM_LEASE_TTL_MS,
+        serviceDownMs: 180_000, // three missed heartbeats (the fleet beats every 60 s)
         askTimeoutMs: 30_000,
         operationTimeoutMs: 120_000,
         memberships: registry.memberships,

@@ -37,10 +37,12 @@ import { aggregateRoutes } from './routes/aggregates.ts';
 import { availabilityZoneRoutes } from './routes/availability-zones.ts';
 import { flavorExtraRoutes } from './routes/flavor-extras.ts';
 import { flavorRoutes } from './routes/flavors.ts';
+import { hypervisorRoutes } from './routes/hypervisors.ts';
 import { quotaSetRoutes } from './routes/quota-sets.ts';
 import { rootRoutes } from './routes/root.ts';
 import { serverGroupRoutes } from './routes/server-groups.ts';
 import { serverRoutes } from './routes/servers.ts';
+import { serviceRoutes } from './routes/services.ts';
 import type { ServerBackend } from './servers-backend.ts';
 import { ComputeStore } from './store/index.ts';
 
@@ -149,6 +151,8 @@ export async function buildComputeApp(deps: ComputeDeps, config: ComputeConfig):
     availabilityZoneRoutes,
     serverGroupRoutes,
     quotaSetRoutes,
+    hypervisorRoutes,
+    serviceRoutes,
   ]) {
     await app.register(plugin, { ctx, prefix: API_PREFIX });
   }

@@ -14,7 +14,7 @@ import type { CellRecord, InstanceMapping } from '../../cells/mapping.ts';
 /**
  * Whether a compute host is alive: evacuate is refused while its host is up (Nova's
  * "Compute service of <host> is still in use."). Must be fed by the heartbeat monitor
- * (host-agent/monitor.ts); until then deployments wire ALWAYS_UP.
+ * (host-agent/monitor.ts); deploy/host-directory.ts implements it from the hosts' heartbeats.
  */
 export interface HostLiveness {
   isUp(host: string): Promise<boolean>;
