@@ -55,6 +55,8 @@ export interface CellRolesOptions {
   readonly leaseTtlMs?: number;
   readonly ackWaitMs?: number;
   readonly maxBuildAttempts?: number;
+  /** Jobs the conductor leader works on at once (default DEFAULT_CONDUCTOR_IN_FLIGHT). */
+  readonly conductorInFlight?: number;
   readonly profile?: ProfileSpec;
   /** Waits of asks to tree actors and shards. */
   readonly askTimeoutMs?: number;
@@ -205,6 +207,7 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         ...(o.leaseTtlMs ? { leaseTtlMs: o.leaseTtlMs } : {}),
         ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}),
         ...(o.maxBuildAttempts ? { maxBuildAttempts: o.maxBuildAttempts } : {}),
+        ...(o.conductorInFlight ? { maxInFlight: o.conductorInFlight } : {}),
         ...(o.memberships
           ? {
               onDeleted: async (uuid: string) => {

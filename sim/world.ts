@@ -28,6 +28,8 @@ import type { HostProfile, Scenario } from './scenario-types.ts';
 export const HOSTS_PER_SHARD = 10_000;
 /** Simulated spawn latency (ms): a fake hypervisor boot. */
 export const SPAWN_LATENCY = { minMs: 2_000, maxMs: 8_000 } as const;
+/** Builds a simulated cell's conductor works on at once. */
+export const SIM_CONDUCTOR_IN_FLIGHT = 4_096;
 /** Leader leases in the simulation (a lost leader is replaced after about this). */
 export const SIM_LEASE_TTL_MS = 5_000;
 
@@ -111,6 +113,8 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
         shardCount,
         roles: { trees: true, shards: Array.from({ length: shardCount }, (_, k) => k), conductor: true },
         leaseTtlMs: SIM_LEASE_TTL_MS,
+        // A build spends seconds of simulated time in spawn: many in flight, as a real cell has.
+        conductorInFlight: SIM_CONDUCTOR_IN_FLIGHT,
         serviceDownMs: 180_000, // three missed heartbeats (the fleet beats every 60 s)
         askTimeoutMs: 30_000,
         operationTimeoutMs: 120_000,

@@ -51,8 +51,20 @@ export function defineMessage<T>(def: MessageType<T>): MessageType<T> {
   return Object.freeze({ ...def });
 }
 
+/**
+ * The envelope's bytes, in a buffer of their own. msgpackr's `pack` returns a view into the pool
+ * it encodes into; a caller that keeps the bytes (a store value, a tree's last record, a timer's
+ * closure) would pin the whole pool chunk — kilobytes per message, measured in the simulator as
+ * most of its memory. One small copy here makes every caller safe.
+ */
 export function encode<T>(kind: MessageType<T>, body: T): Uint8Array {
-  return packr.pack([kind.type, kind.major, kind.minor, body]);
+  return ownBytes(packr.pack([kind.type, kind.major, kind.minor, body]));
+}
+
+function ownBytes(view: Uint8Array): Uint8Array {
+  const out = new Uint8Array(view.byteLength);
+  out.set(view);
+  return out;
 }
 
 /** Reads the envelope without interpreting the body. */
@@ -124,7 +136,7 @@ export function decodeAny<K extends readonly MessageType<unknown>[]>(
 
 /** Raw msgpack, for bodies that are already plain data (store values). */
 export function pack(value: unknown): Uint8Array {
-  return packr.pack(value);
+  return ownBytes(packr.pack(value));
 }
 
 export function unpack(bytes: Uint8Array): unknown {

@@ -4,11 +4,13 @@
  * any retained seq then follows live appends in order without gaps (one handler call at a
  * time; a returned promise is awaited before the next event).
  */
+
 import { CellplaneError } from '../../errors.ts';
 import type { EventStream, EventStreamOptions, StreamEvent, Subscription } from '../../ports/bus.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { MemoryBus } from './bus.ts';
 import { checkSubject } from './bus-checks.ts';
+import { copyBytes } from './bytes.ts';
 
 /** Dropped events are compacted out of the backing array once this many have piled up. */
 const COMPACT_AFTER = 1_024;
@@ -120,7 +122,7 @@ export class MemoryEventStream implements EventStream {
   async append(subject: string, data: Uint8Array): Promise<number> {
     this.bus.assertOpen();
     checkSubject(subject, false);
-    return this.core.append(subject, data.slice());
+    return this.core.append(subject, copyBytes(data));
   }
 
   async follow(fromSeq: number, handler: Follower): Promise<Subscription> {

@@ -5,10 +5,12 @@
  * deliveries at most; `msgId` de-duplicates within DUPLICATE_WINDOW_MS. Ready jobs go out in
  * seq order (so redeliveries overtake newer jobs), round-robin over consumers with room.
  */
+
 import { CellplaneError } from '../../errors.ts';
 import type { ConsumeOptions, Consumer, Job, WorkQueue, WorkQueueOptions } from '../../ports/bus.ts';
 import type { Clock, TimerHandle } from '../../ports/clock.ts';
 import type { MemoryBus } from './bus.ts';
+import { copyBytes } from './bytes.ts';
 
 /** Same as JetStream's default duplicate window. */
 export const DUPLICATE_WINDOW_MS = 120_000;
@@ -242,7 +244,7 @@ export class MemoryWorkQueue implements WorkQueue {
     opts: { msgId?: string } = {},
   ): Promise<{ seq: number; duplicate: boolean }> {
     this.bus.assertOpen();
-    return this.core.enqueue(data.slice(), opts.msgId);
+    return this.core.enqueue(copyBytes(data), opts.msgId);
   }
 
   async consume(handler: (job: Job) => Promise<void>, opts: ConsumeOptions): Promise<Consumer> {

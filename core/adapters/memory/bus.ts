@@ -7,6 +7,7 @@
  * nats-server); `new MemoryBus()` alone gets a private broker. Time comes only from the
  * Clock, so the whole bus runs deterministically on a VirtualClock.
  */
+
 import { CellplaneError } from '../../errors.ts';
 import type {
   Bus,
@@ -27,6 +28,7 @@ import { checkName, checkSubject, NAME } from './bus-checks.ts';
 import { EventStreamCore, MemoryEventStream, validateStreamOptions } from './bus-eventstream.ts';
 import { callDetached, Inbox } from './bus-inbox.ts';
 import { MemoryWorkQueue, QueueCore, validateQueueOptions } from './bus-workqueue.ts';
+import { copyBytes } from './bytes.ts';
 
 interface Sub {
   readonly pattern: string;
@@ -119,7 +121,7 @@ export class MemoryBus implements Bus {
   publish(subject: string, data: Uint8Array): void {
     this.assertOpen();
     checkSubject(subject, false);
-    this.broker.route(message(subject, data.slice(), undefined));
+    this.broker.route(message(subject, copyBytes(data), undefined));
   }
 
   async subscribe(
@@ -166,7 +168,9 @@ export class MemoryBus implements Bus {
         opts.timeoutMs,
       );
       this.pending.add(finish);
-      const reached = this.broker.route(message(subject, data.slice(), (r) => finish(undefined, r.slice())));
+      const reached = this.broker.route(
+        message(subject, copyBytes(data), (r) => finish(undefined, copyBytes(r))),
+      );
       if (reached === 0) finish(new CellplaneError('noResponders', `no responders for "${subject}"`));
     });
   }

@@ -6,6 +6,8 @@ interface Timer {
   fn: () => void;
 }
 
+const noop = () => {};
+
 /** Lets promise callbacks queued by a timer run before the next timer fires. */
 async function settle(rounds: number): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((r) => setImmediate(r));
@@ -40,7 +42,12 @@ export class VirtualClock implements Clock {
   }
 
   clearTimeout(handle: TimerHandle): void {
+    const t = this.timers.get(handle.id);
+    if (!t) return;
     this.timers.delete(handle.id);
+    // The heap drops cancelled timers only when they surface: let go of the callback (and all
+    // it captured) now, or a burst of cancelled request timeouts keeps its payloads alive.
+    t.fn = noop;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {

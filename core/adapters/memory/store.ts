@@ -4,6 +4,7 @@
  * its buffer never changes what is stored. Index members are kept in a sorted array in
  * UTF-8 byte order (binary search; insert is O(n), fine for embedded sizes).
  */
+
 import { CellplaneError } from '../../errors.ts';
 import type {
   CommitResult,
@@ -15,6 +16,7 @@ import type {
   WriteOp,
 } from '../../ports/store.ts';
 import { checkListOptions, checkName, checkOps, compareUtf8 } from '../../stores/rules.ts';
+import { copyBytes } from './bytes.ts';
 
 interface Cell {
   value: Uint8Array;
@@ -107,14 +109,14 @@ export class MemoryStore implements Store {
 
   private read(key: string): StoreEntry | undefined {
     const c = this.cells.get(key);
-    return c && { key, value: c.value.slice(), generation: c.generation };
+    return c && { key, value: copyBytes(c.value), generation: c.generation };
   }
 
   private apply(op: WriteOp, generations: Record<string, number>): void {
     switch (op.op) {
       case 'put': {
         const generation = (this.cells.get(op.key)?.generation ?? 0) + 1;
-        this.cells.set(op.key, { value: op.value.slice(), generation });
+        this.cells.set(op.key, { value: copyBytes(op.value), generation });
         generations[op.key] = generation;
         return;
       }
