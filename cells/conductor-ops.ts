@@ -80,6 +80,8 @@ export type ConductorEvent =
   | { readonly type: 'active'; readonly uuid: string; readonly host: string; readonly attempts: number }
   | { readonly type: 'error'; readonly uuid: string; readonly reason: string }
   | { readonly type: 'conflict'; readonly uuid: string; readonly host: string }
+  /** Claimed on `host`: the scheduling decision is made, the spawn starts. */
+  | { readonly type: 'placed'; readonly uuid: string; readonly host: string }
   | { readonly type: 'reschedule'; readonly uuid: string; readonly host: string; readonly reason: string }
   | { readonly type: 'deleted'; readonly uuid: string }
   | {
@@ -328,6 +330,7 @@ export class ConductorOps {
         reason: `claim conflict (${claimed.conflict.reason}) on ${pick.host}`,
       };
     }
+    this.emit({ type: 'placed', uuid: job.uuid, host: pick.host });
     await this.d.instances.recordAction(
       job.uuid,
       job.requestId,

@@ -26,7 +26,7 @@ import type { Coordinator } from '../core/ports/coordinator.ts';
 import type { Store } from '../core/ports/store.ts';
 import type { ProfileSpec } from '../core/scheduler/profile.ts';
 import { agentSubjects } from '../host-agent/agent.ts';
-import { HOST_KIND, INSTANCE_KIND } from '../host-agent/agents.ts';
+import { defaultAgentScope, HOST_KIND, INSTANCE_KIND } from '../host-agent/agents.ts';
 import { type AgentTarget, HostAgentClient } from '../host-agent/client.ts';
 import { shouldReschedule, spawnInProgress } from '../host-agent/driver.ts';
 import { registerHost, resync, serviceTransition } from '../host-agent/messages.ts';
@@ -51,6 +51,12 @@ export interface CellRolesOptions {
     readonly shards?: readonly number[];
     /** Run a conductor replica. */
     readonly conductor?: boolean;
+    /**
+     * Run a host registrar (default: with trees or conductor). Off for a replica whose peer in
+     * the same process space already registers every host (the simulator's standbys): the
+     * conductor then reaches hosts by their default route.
+     */
+    readonly registrar?: boolean;
   };
   readonly leaseTtlMs?: number;
   readonly ackWaitMs?: number;
@@ -121,7 +127,7 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
     const treesFollowConductor = o.roles.trees === true && o.roles.conductor === true;
     if (o.roles.trees && !treesFollowConductor) await hostTrees();
     stops.push(unhostTrees);
-    if (o.roles.trees || o.roles.conductor) {
+    if ((o.roles.trees || o.roles.conductor) && o.roles.registrar !== false) {
       // Every conductor replica keeps the routes of the hosts (they are re-sent on resync).
       registrar = new HostRegistrar({
         bus: o.bus,
@@ -177,11 +183,12 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         scope: o.cell,
         operationTimeoutMs: o.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
       });
-      const lookup = registrar!;
+      const lookup = registrar;
+      // A host this process has not seen register: the route host agents use by default.
       const target = (host: string): AgentTarget => ({
         host,
-        route: lookup.host(host)?.route ?? {
-          scope: o.cell,
+        route: lookup?.host(host)?.route ?? {
+          scope: defaultAgentScope(o.cell),
           hostKind: HOST_KIND,
           instanceKind: INSTANCE_KIND,
         },
@@ -225,8 +232,8 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
             coordinator: o.coordinator,
             clock: o.clock,
             cell: o.cell,
-            expected: () => lookup.hosts().map((h) => h.host),
-            owns: (host) => lookup.host(host) !== undefined,
+            expected: () => lookup?.hosts().map((h) => h.host) ?? [],
+            owns: (host) => lookup?.host(host) !== undefined,
             ...(o.serviceDownMs ? { graceMs: o.serviceDownMs } : {}),
           });
           if (!treesFollowConductor) return;

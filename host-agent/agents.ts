@@ -42,6 +42,11 @@ export interface HostAgentsOptions {
   readonly actorHost?: Omit<ActorHostOptions, 'bus' | 'clock' | 'scope'>;
 }
 
+/** The actor scope of a cell's agents when none is given: `<cell>-agents`. */
+export function defaultAgentScope(cell: string): string {
+  return `${cell}-agents`;
+}
+
 /** `<host>/<instance uuid>`: the id of an instance's actor. */
 export function instanceActorId(host: string, uuid: string): string {
   return `${host}/${uuid}`;
@@ -57,7 +62,7 @@ export class HostAgents {
   private stopped = false;
 
   private constructor(opts: HostAgentsOptions) {
-    const scope = opts.scope ?? `${opts.cell}-agents`;
+    const scope = opts.scope ?? defaultAgentScope(opts.cell);
     this.ownsScheduler = !opts.scheduler;
     const scheduler = opts.scheduler ?? new HeartbeatScheduler({ clock: opts.clock });
     this.env = {

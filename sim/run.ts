@@ -134,6 +134,9 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
         decide(`${t} error ${e.uuid} ${e.reason}`);
         metrics.requestFailed(e.uuid, t, reasonClass(e.reason));
         break;
+      case 'placed':
+        if (requests.has(e.uuid)) metrics.requestScheduled(e.uuid, t);
+        break;
       case 'reschedule':
         decide(`${t} reschedule ${e.uuid} ${e.host}`);
         metrics.reschedule(e.uuid);

@@ -111,7 +111,13 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
         clock,
         replicaId: `${cell}-r${i}-${generation++}`,
         shardCount,
-        roles: { trees: true, shards: Array.from({ length: shardCount }, (_, k) => k), conductor: true },
+        // One registrar per cell is enough in one process (replica 0's; both would do the same work).
+        roles: {
+          trees: true,
+          shards: Array.from({ length: shardCount }, (_, k) => k),
+          conductor: true,
+          registrar: i === 0,
+        },
         leaseTtlMs: SIM_LEASE_TTL_MS,
         // A build spends seconds of simulated time in spawn: many in flight, as a real cell has.
         conductorInFlight: SIM_CONDUCTOR_IN_FLIGHT,
@@ -177,6 +183,9 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
         seed: `${s.run.seed}:${c.name}`,
         hosts: specs,
         heartbeatIntervalMs: 60_000,
+        // An instance's actor is needed while an operation runs: passivate soon after, or a
+        // boot storm keeps one live actor per instance for minutes.
+        actorHost: { idleAfterMs: 30_000, sweepIntervalMs: 10_000 },
         driver: {
           latency: { spawn: SPAWN_LATENCY, destroy: { minMs: 200, maxMs: 1_000 } },
           ...(spawnFailure > 0 ? { failureRate: { spawn: spawnFailure } } : {}),
