@@ -21,6 +21,7 @@ import { capacity, makeInventory } from '../core/model/inventory.ts';
 import { providerUsages } from '../core/placement/usages.ts';
 import type { Bus, Subscription } from '../core/ports/bus.ts';
 import type { Store } from '../core/ports/store.ts';
+import type { FleetHost } from './capacity.ts';
 import type { World } from './world.ts';
 
 export interface Violation {
@@ -88,8 +89,10 @@ export class InvariantChecker {
    * The end-of-run checks over the cell stores. `requests`: every submitted request's uuid with
    * what the run expects of it (`deleted`: a planned delete completed, so the record is gone).
    */
-  async final(requests: ReadonlyMap<string, { readonly deleted: boolean }>): Promise<void> {
+  async final(requests: ReadonlyMap<string, { readonly deleted: boolean }>): Promise<FleetHost[]> {
     const seen = new Set<string>();
+    /** Each host's free capacity and traits, read on the way (the capacity table's input). */
+    const fleet: FleetHost[] = [];
     for (const [name, cell] of this.world.cells) {
       const instances = new InstanceStore(cell.store);
       const want = new Map<string, Record<string, number>>();
@@ -125,6 +128,14 @@ export class InvariantChecker {
       const roots = await allMembers(cell.store, TREE_INDEX);
       for (const root of roots) {
         const t = await loadTree(cell.store, root as Uuid);
+        const top = t.placement.provider(root as Uuid);
+        if (top) {
+          const usedTop = providerUsages(top);
+          const free: Record<string, number> = {};
+          for (const [rc, inv] of top.inventories) free[rc] = capacity(inv) - (usedTop[rc] ?? 0);
+          const az = this.world.hosts.get(top.name)?.az ?? 'nova';
+          fleet.push({ name: top.name, cell: name, az, free, traits: [...top.traits].sort() });
+        }
         for (const u of t.placement.subtree(root as Uuid)) {
           this.checks++;
           const rp = t.placement.provider(u)!;
@@ -174,6 +185,7 @@ export class InvariantChecker {
       if (r.deleted && seen.has(uuid))
         this.violate('ended', `instance ${uuid} was deleted but its record remains`);
     }
+    return fleet;
   }
 }
 

@@ -9,22 +9,18 @@
  * capacity and fragmentation tables (sim/capacity.ts) from the trees at the end.
  */
 import { createHash } from 'node:crypto';
-import { loadTree } from '../actors/provider-tree.ts';
-import { TREE_INDEX } from '../actors/provider-tree-store.ts';
 import { buildJob, type ConductorJob } from '../cells/conductor-jobs.ts';
 import type { ConductorEvent } from '../cells/conductor-ops.ts';
 import { type InstanceFlavor, newInstanceRecord } from '../cells/instances.ts';
 import type { CellRecord } from '../cells/mapping.ts';
 import { VirtualClock } from '../core/adapters/memory/clock.ts';
 import { toCellplaneError } from '../core/errors.ts';
-import type { Uuid } from '../core/model/ids.ts';
-import { capacity } from '../core/model/inventory.ts';
-import { providerUsages } from '../core/placement/usages.ts';
 import { stableUuid } from '../host-agent/drivers/fake-host.ts';
 import {
   type CapacityTable,
   capacityTable,
   type FlavorSpec,
+  type FleetHost,
   type Fragmentation,
   fragmentation,
 } from './capacity.ts';
@@ -294,9 +290,9 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
     memory.rssPeak = Math.max(memory.rssPeak, process.memoryUsage.rss());
     await checker.stop();
     log('final checks: allocations, capacity, groups, disabled cells, every request ended');
-    await checker.final(requests);
+    const fleetAtEnd = await checker.final(requests);
     const snapshot = metrics.snapshot();
-    const { table, frag } = await capacityAtEnd(s, w);
+    const { table, frag } = capacityOf(s, fleetAtEnd);
     const hash = createHash('sha256')
       .update(decisions.digest('hex'))
       .update(stableJson(snapshot))
@@ -415,33 +411,7 @@ function cellCapacities(s: Scenario): Map<string, { VCPU: number; MEMORY_MB: num
   return out;
 }
 
-async function capacityAtEnd(s: Scenario, w: World): Promise<{ table: CapacityTable; frag: Fragmentation }> {
-  const hosts: { name: string; cell: string; az: string; free: Record<string, number>; traits: string[] }[] =
-    [];
-  for (const [name, cell] of w.cells) {
-    let after: string | undefined;
-    for (;;) {
-      const page = await cell.store.list(TREE_INDEX, { limit: 5_000, ...(after ? { after } : {}) });
-      for (const root of page.members) {
-        const t = await loadTree(cell.store, root as Uuid);
-        const rp = t.placement.provider(root as Uuid);
-        if (!rp) continue;
-        const usedNow = providerUsages(rp);
-        const free: Record<string, number> = {};
-        for (const [rc, inv] of rp.inventories) free[rc] = capacity(inv) - (usedNow[rc] ?? 0);
-        const host = w.hosts.get(rp.name);
-        hosts.push({
-          name: rp.name,
-          cell: name,
-          az: host?.az ?? 'nova',
-          free,
-          traits: [...rp.traits].sort(),
-        });
-      }
-      if (page.next === undefined) break;
-      after = page.next;
-    }
-  }
+function capacityOf(s: Scenario, hosts: FleetHost[]): { table: CapacityTable; frag: Fragmentation } {
   const specs: FlavorSpec[] = Object.values(s.workload.flavors).map((f) => ({
     name: f.name,
     resources: { VCPU: f.vcpus, MEMORY_MB: f.ramMb, ...(f.diskGb ? { DISK_GB: f.diskGb } : {}) },

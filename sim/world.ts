@@ -121,7 +121,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
         leaseTtlMs: SIM_LEASE_TTL_MS,
         // A build spends seconds of simulated time in spawn: many in flight, as a real cell has.
         conductorInFlight: SIM_CONDUCTOR_IN_FLIGHT,
-        serviceDownMs: 180_000, // three missed heartbeats (the fleet beats every 60 s)
+        serviceDownMs: 360_000, // three missed heartbeats (the fleet beats every 120 s)
         askTimeoutMs: 30_000,
         operationTimeoutMs: 120_000,
         memberships: registry.memberships,
@@ -182,7 +182,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
         cell: c.name,
         seed: `${s.run.seed}:${c.name}`,
         hosts: specs,
-        heartbeatIntervalMs: 60_000,
+        heartbeatIntervalMs: 120_000,
         // An instance's actor is needed while an operation runs: passivate soon after, or a
         // boot storm keeps one live actor per instance for minutes.
         actorHost: { idleAfterMs: 30_000, sweepIntervalMs: 10_000 },

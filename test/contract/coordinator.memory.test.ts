@@ -81,9 +81,11 @@ describe('MemoryCoordinator specifics', () => {
 
   it('refuses to replay history it no longer keeps', async () => {
     const c = new MemoryCoordinator(new VirtualClock(0));
-    for (let i = 0; i <= MEMORY_WATCH_HISTORY_LIMIT; i++) await c.put('spin', enc(String(i)));
+    // At least the last LIMIT events are kept; the oldest go in chunks once a quarter more piled up.
+    const puts = Math.floor(MEMORY_WATCH_HISTORY_LIMIT * 1.25) + 1;
+    for (let i = 0; i < puts; i++) await c.put('spin', enc(String(i)));
     await expect(c.watch('', () => {}, { fromRevision: 1 })).rejects.toMatchObject({ code: 'notFound' });
-    const last = MEMORY_WATCH_HISTORY_LIMIT + 1;
+    const last = puts;
     const seen: number[] = [];
     const w = await c.watch('', (ev) => seen.push(ev.revision), { fromRevision: last });
     await new Promise((r) => setImmediate(r));

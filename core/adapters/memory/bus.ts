@@ -21,7 +21,6 @@ import type {
   WorkQueue,
   WorkQueueOptions,
 } from '../../ports/bus.ts';
-import { subjectMatches } from '../../ports/bus.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { systemClock } from '../system/clock.ts';
 import { checkName, checkSubject, NAME } from './bus-checks.ts';
@@ -32,15 +31,30 @@ import { copyBytes } from './bytes.ts';
 
 interface Sub {
   readonly pattern: string;
+  /** `pattern` split on '.', once. */
+  readonly tokens: readonly string[];
+  /** Subscription order on its broker (delivery order between subscriptions). */
+  seq: number;
   readonly queue: string | undefined;
   readonly inbox: Inbox<BusMessage>;
   readonly owner: MemoryBus;
 }
 
-/** Shared state of one in-process "server". */
+/**
+ * Shared state of one in-process "server".
+ *
+ * Routing is indexed: a subscription whose first two tokens are literal (`cp.cell1.…`, the
+ * common case) sits in the bucket of those two tokens; the others (a wildcard in the first two
+ * tokens, or a one-token subject) in one loose list. A message is matched only against its
+ * bucket and the loose list, in subscription order — with many cells on one broker (the
+ * simulator: 10 cells, hundreds of subscriptions) a linear scan of every pattern per message
+ * was a measurable share of the run.
+ */
 export class MemoryBroker {
   readonly clock: Clock;
-  private readonly subs = new Set<Sub>();
+  private readonly buckets = new Map<string, Sub[]>();
+  private loose: Sub[] = [];
+  private nextSeq = 0;
   private readonly rr = new Map<string, number>();
   readonly queues = new Map<string, QueueCore>();
   readonly streams = new Map<string, EventStreamCore>();
@@ -55,27 +69,51 @@ export class MemoryBroker {
   }
 
   add(sub: Sub): void {
-    this.subs.add(sub);
+    sub.seq = this.nextSeq++;
+    const key = bucketOf(sub.tokens);
+    if (key === undefined) {
+      this.loose.push(sub);
+      return;
+    }
+    const b = this.buckets.get(key);
+    if (b) b.push(sub);
+    else this.buckets.set(key, [sub]);
   }
 
   remove(sub: Sub): void {
-    this.subs.delete(sub);
+    const key = bucketOf(sub.tokens);
+    if (key === undefined) {
+      this.loose = this.loose.filter((s) => s !== sub);
+      return;
+    }
+    const b = this.buckets.get(key)?.filter((s) => s !== sub);
+    if (!b || b.length === 0) this.buckets.delete(key);
+    else this.buckets.set(key, b);
   }
 
   /** Hands `msg` to every matching plain subscriber and one member per queue group. Returns the count. */
   route(msg: BusMessage): number {
+    const tokens = msg.subject.split('.');
+    const bucket = tokens.length >= 2 ? this.buckets.get(`${tokens[0]}.${tokens[1]}`) : undefined;
     const groups = new Map<string, Sub[]>();
     let n = 0;
-    for (const s of this.subs) {
-      if (!subjectMatches(s.pattern, msg.subject)) continue;
+    const offer = (s: Sub) => {
+      if (!tokensMatch(s.tokens, tokens)) return;
       if (s.queue === undefined) {
         s.inbox.push(msg);
         n++;
-        continue;
+        return;
       }
       const g = groups.get(s.queue);
       if (g) g.push(s);
       else groups.set(s.queue, [s]);
+    };
+    // Both lists are in subscription order: merge them so delivery order is subscription order.
+    const a = bucket ?? [];
+    const b = this.loose;
+    for (let i = 0, j = 0; i < a.length || j < b.length; ) {
+      if (j >= b.length || (i < a.length && a[i]!.seq < b[j]!.seq)) offer(a[i++]!);
+      else offer(b[j++]!);
     }
     for (const [queue, members] of groups) {
       const i = this.rr.get(queue) ?? 0;
@@ -85,6 +123,25 @@ export class MemoryBroker {
     }
     return n;
   }
+}
+
+/** The bucket of a pattern: its first two tokens when both are literal. */
+function bucketOf(tokens: readonly string[]): string | undefined {
+  if (tokens.length < 2) return undefined;
+  const [t0, t1] = tokens as [string, string];
+  if (t0 === '*' || t0 === '>' || t1 === '*' || t1 === '>') return undefined;
+  return `${t0}.${t1}`;
+}
+
+/** NATS matching on pre-split tokens (`subjectMatches` without splitting per call). */
+function tokensMatch(p: readonly string[], s: readonly string[]): boolean {
+  for (let i = 0; i < p.length; i++) {
+    const tok = p[i];
+    if (tok === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (tok !== '*' && tok !== s[i]) return false;
+  }
+  return p.length === s.length;
 }
 
 export interface MemoryBusOptions {
@@ -135,6 +192,8 @@ export class MemoryBus implements Bus {
       throw new CellplaneError('invalid', `queue group "${opts.queue}" is not a valid name`);
     const sub: Sub = {
       pattern: subject,
+      tokens: subject.split('.'),
+      seq: 0,
       queue: opts.queue,
       inbox: new Inbox<BusMessage>((m) => callDetached(handler, m)),
       owner: this,

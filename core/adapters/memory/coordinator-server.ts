@@ -170,7 +170,9 @@ export class MemoryCoordinationStore {
 
   private emit(ev: WatchEvent): void {
     this.history.push(ev);
-    if (this.history.length > MEMORY_WATCH_HISTORY_LIMIT) {
+    // Trim in chunks (a quarter of the limit at a time): one splice per put would shift the whole
+    // history every time once it is full.
+    if (this.history.length > MEMORY_WATCH_HISTORY_LIMIT * 1.25) {
       const dropped = this.history.splice(0, this.history.length - MEMORY_WATCH_HISTORY_LIMIT);
       this.compacted = dropped[dropped.length - 1]?.revision ?? this.compacted;
     }
