@@ -1,19 +1,6 @@
-/**
- * Instances as a cell keeps them: one record per instance in the CELL's store (key
- * `inst/<uuid>`), listed in creation order by the ordered index `inst.created` (member
- * `<created_at ISO>|<uuid>`, so byte order is creation order and the uuid breaks ties), plus one
- * actions record per instance (`inst-act/<uuid>`: Nova's instance actions and their events).
- *
- * Every change is a compare-and-set on the record's generation (`update`): the conductor, the
- * API and a second conductor after a failover never overwrite each other's transitions — the
- * loser reloads and decides again from what the record now says.
- *
- * Values are versioned envelopes (core/codec): new fields must be optional.
- */
-import { defineMessage, type MessageType } from '../core/codec/envelope.ts';
 import { CellplaneError } from '../core/errors.ts';
 import type { Store, WriteOp } from '../core/ports/store.ts';
-import { Records, type Versioned } from '../core/stores/records.ts';
+import { Records, trustedRecord, type Versioned } from '../core/stores/records.ts';
 
 /** Nova's server status values that cellplane produces. */
 export type InstanceStatus =
@@ -182,17 +169,7 @@ export const MAX_ACTIONS_PER_INSTANCE = 100;
 /** Events kept per action. */
 export const MAX_EVENTS_PER_ACTION = 50;
 
-function message<T>(type: string): MessageType<T> {
-  return defineMessage<T>({
-    type,
-    major: 1,
-    minor: 0,
-    parse: (b) => {
-      if (!b || typeof b !== 'object') throw new CellplaneError('invalid', `${type} record is not a map`);
-      return b as T;
-    },
-  });
-}
+const message = trustedRecord;
 
 export const instanceRecordMessage = message<InstanceRecord>('cp.cell.instance');
 export const instanceActionsMessage = message<InstanceActions>('cp.cell.instance_actions');

@@ -13,15 +13,7 @@ import type { Command } from 'commander';
 import { connectCluster, startAgents, startApi, startConductor, startScheduler } from '../deploy/cluster.ts';
 import { type ConfigFlags, resolveConfig } from '../deploy/config.ts';
 import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
-
-function intIn(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new Error(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
-    return n;
-  };
-}
+import { intIn } from './options.ts';
 
 function withConnection(cmd: Command): Command {
   return cmd

@@ -4,15 +4,7 @@
  */
 import type { Command } from 'commander';
 import { DEFAULT_HOST, startEmbedded } from '../deploy/embedded.ts';
-
-function intIn(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new Error(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
-    return n;
-  };
-}
+import { intIn } from './options.ts';
 
 export function registerUp(program: Command): void {
   program

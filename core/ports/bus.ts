@@ -145,8 +145,11 @@ export function subjectProblem(subject: string, allowWildcards: boolean): string
 
 /** NATS subject matching: `*` one token, trailing `>` one or more tokens. */
 export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
+  return tokensMatch(pattern.split('.'), subject.split('.'));
+}
+
+/** `subjectMatches` on subjects already split on '.' (for routers that split once). */
+export function tokensMatch(p: readonly string[], s: readonly string[]): boolean {
   for (let i = 0; i < p.length; i++) {
     const tok = p[i];
     if (tok === '>') return s.length > i;

@@ -8,7 +8,7 @@
  * `store.commit`, so a change spanning several records (and index entries) is atomic.
  */
 
-import { decode, encode, type MessageType } from '../codec/envelope.ts';
+import { decode, defineMessage, encode, type MessageType } from '../codec/envelope.ts';
 import { CellplaneError } from '../errors.ts';
 import type { Store, WriteOp } from '../ports/store.ts';
 import { checkName } from './rules.ts';
@@ -70,4 +70,20 @@ export class Records<T> {
   check(id: string, expectedGeneration: number): WriteOp {
     return { op: 'check', key: this.key(id), expectedGeneration };
   }
+}
+
+/**
+ * A versioned record kind (major 1, minor 0) whose parser trusts the shape its own module wrote:
+ * only "is it a map" is checked, so a corrupt record fails loudly instead of being half-read.
+ */
+export function trustedRecord<T>(type: string): MessageType<T> {
+  return defineMessage<T>({
+    type,
+    major: 1,
+    minor: 0,
+    parse: (b) => {
+      if (!b || typeof b !== 'object') throw new CellplaneError('invalid', `${type} record is not a map`);
+      return b as T;
+    },
+  });
 }

@@ -1,14 +1,5 @@
-/**
- * How the compute API's global state lives in a Store (the `ApiStore` of DESIGN.md): one record
- * per flavor, aggregate, server group and project quota set, plus name-reservation records
- * (uniqueness), sequence counters (creation order, aggregate ids) and ordered indexes for
- * paging. Every value is a versioned envelope (core/codec/envelope.ts): new fields must be
- * optional so an older reader still loads a newer writer's records.
- */
-import { defineMessage, type MessageType } from '../../../core/codec/envelope.ts';
-import { CellplaneError } from '../../../core/errors.ts';
 import type { Store } from '../../../core/ports/store.ts';
-import { Records } from '../../../core/stores/records.ts';
+import { Records, trustedRecord } from '../../../core/stores/records.ts';
 
 export interface FlavorRecord {
   /** Creation order (Nova's internal autoincrement `id`, the tie-breaker of every sort). */
@@ -70,18 +61,7 @@ export interface CounterRecord {
   readonly value: number;
 }
 
-function message<T>(type: string): MessageType<T> {
-  return defineMessage<T>({
-    type,
-    major: 1,
-    minor: 0,
-    // The parsers trust the shape this module wrote; a corrupt record fails loudly.
-    parse: (b) => {
-      if (!b || typeof b !== 'object') throw new CellplaneError('invalid', `${type} record is not a map`);
-      return b as T;
-    },
-  });
-}
+const message = trustedRecord;
 
 export const FlavorMessage = message<FlavorRecord>('cp.compute.flavor');
 export const AggregateMessage = message<AggregateRecord>('cp.compute.aggregate');

@@ -21,6 +21,7 @@ import type {
   WorkQueue,
   WorkQueueOptions,
 } from '../../ports/bus.ts';
+import { tokensMatch } from '../../ports/bus.ts';
 import type { Clock } from '../../ports/clock.ts';
 import { systemClock } from '../system/clock.ts';
 import { checkName, checkSubject, NAME } from './bus-checks.ts';
@@ -131,17 +132,6 @@ function bucketOf(tokens: readonly string[]): string | undefined {
   const [t0, t1] = tokens as [string, string];
   if (t0 === '*' || t0 === '>' || t1 === '*' || t1 === '>') return undefined;
   return `${t0}.${t1}`;
-}
-
-/** NATS matching on pre-split tokens (`subjectMatches` without splitting per call). */
-function tokensMatch(p: readonly string[], s: readonly string[]): boolean {
-  for (let i = 0; i < p.length; i++) {
-    const tok = p[i];
-    if (tok === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (tok !== '*' && tok !== s[i]) return false;
-  }
-  return p.length === s.length;
 }
 
 export interface MemoryBusOptions {

@@ -13,6 +13,7 @@ import type { HostRegistrar } from '../../../actors/host-registrar.ts';
 import { loadTree } from '../../../actors/provider-tree.ts';
 import type { ProviderTreeClient } from '../../../actors/provider-tree-client.ts';
 import type { HostPick, SelectReply, SelectRequest } from '../../../actors/scheduler-shard-messages.ts';
+import { rankPicks } from '../../../cells/conductor-ops.ts';
 import { toCellplaneError } from '../../../core/errors.ts';
 import type { Uuid } from '../../../core/model/ids.ts';
 import { capacity } from '../../../core/model/inventory.ts';
@@ -46,21 +47,7 @@ export function instanceUuid(n: number): Uuid {
   return `b0000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}` as Uuid;
 }
 
-/** Primary then alternates of each selecting shard, most feasible hosts first; one pick per tree. */
-export function rankPicks(replies: readonly SelectReply[]): HostPick[] {
-  const selected = replies.filter((r) => r.outcome === 'selected');
-  selected.sort((a, b) => b.explain.feasible - a.explain.feasible || a.shard - b.shard);
-  const seen = new Set<string>();
-  const out: HostPick[] = [];
-  for (const r of selected)
-    for (const s of r.selections)
-      for (const p of [s, ...s.alternates])
-        if (!seen.has(p.root)) {
-          seen.add(p.root);
-          out.push(p);
-        }
-  return out;
-}
+export { rankPicks };
 
 /** Boots instance n with `flavor`: ACTIVE on some host, or ERROR with the reason. */
 export async function boot(
