@@ -63,10 +63,21 @@ async function api(base: string, method: string, path: string, body?: unknown) {
   return { status: r.status, body: text ? JSON.parse(text) : undefined };
 }
 
+/**
+ * Polls until `probe` holds. A probe that throws counts as "not yet": a list paged while servers
+ * settle or go away can lose its marker between two pages (keyset paging's known limit, as in
+ * Nova: "marker not found"); the next poll starts over.
+ */
 async function waitFor(what: string, withinMs: number, probe: () => Promise<boolean>) {
   const end = Date.now() + withinMs;
-  while (!(await probe())) {
-    if (Date.now() > end) throw new Error(`not within ${withinMs} ms: ${what}`);
+  let last = '';
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch (err) {
+      last = `; last probe failed: ${(err as Error).message}`;
+    }
+    if (Date.now() > end) throw new Error(`not within ${withinMs} ms: ${what}${last}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -177,13 +188,9 @@ describe('cells end to end: 2 APIs, 3 cells × (2 conductors, 2 shards × 2 repl
     for (const cell of CELLS) {
       await conductors.get(cell)![0]!.line(/^ready/, START_MS);
       await conductors.get(cell)![1]!.line(/^ready/, START_MS);
-      (await roles.lastToPrint(/^leading conductor/, conductors.get(cell)))
-        ? undefined
-        : waitFor(
-            `a conductor of ${cell} leads`,
-            START_MS,
-            async () => !!roles.lastToPrint(/^leading conductor/, conductors.get(cell)),
-          );
+      await waitFor(`a conductor of ${cell} leads`, START_MS, async () =>
+        Boolean(roles.lastToPrint(/^leading conductor/, conductors.get(cell))),
+      );
       for (const shard of [0, 1])
         await waitFor(
           `shard ${shard} of ${cell} leads`,
