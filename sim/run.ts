@@ -24,11 +24,12 @@ import {
   type Fragmentation,
   fragmentation,
 } from './capacity.ts';
+import { scheduleFaults } from './faults.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
 import { SimMetrics } from './metrics.ts';
 import { stableJson } from './report/json.ts';
 import type { SimReport } from './report/types.ts';
-import type { FaultTiming, Flavor, Scenario } from './scenario-types.ts';
+import type { Flavor, Scenario } from './scenario-types.ts';
 import { type BootRequest, startWorkload } from './workload.ts';
 import { buildWorld, type World } from './world.ts';
 
@@ -102,6 +103,8 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
   let world: World | undefined;
   /** Set once the world exists: enqueues the planned delete of an instance whose lifetime ended. */
   let deleteLater: (uuid: string, cell: string) => Promise<void> = async () => {};
+  /** Set when the world starts stopping: planned deletes that fall due then are not sent. */
+  let stopping = false;
 
   const flavors = new Map(Object.values(s.workload.flavors).map((f) => [f.name, instanceFlavor(f)]));
   const onEvent = (cell: string, e: ConductorEvent) => {
@@ -245,6 +248,7 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
     };
 
     deleteLater = async (uuid: string, cellName: string) => {
+      if (stopping) return;
       const cell = w.cells.get(cellName)!.record;
       const job: ConductorJob = {
         op: 'delete',
@@ -333,14 +337,15 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
     };
   } finally {
     if (world) {
+      stopping = true;
       // Stopping drains work that waits on simulated time (spawns in flight, asks): keep the
       // clock moving until everything has stopped.
       let stopped = false;
-      const stopping = world.stop().finally(() => {
+      const worldStopped = world.stop().finally(() => {
         stopped = true;
       });
       for (let i = 0; !stopped && i < 3_600; i++) await clock.advance(1_000);
-      await stopping;
+      await worldStopped;
     }
   }
 }
@@ -427,56 +432,6 @@ function traitsOf(f: Flavor, how: 'required' | 'forbidden'): string[] {
     .filter(([k, v]) => k.startsWith('trait:') && v === how)
     .map(([k]) => k.slice('trait:'.length))
     .sort();
-}
-
-/** Leader-loss faults act on the real roles; the others are reported as not simulated yet. */
-function scheduleFaults(s: Scenario, w: World, startMs: number, log: (l: string) => void): void {
-  const rng = w.rng;
-  const cellNames = [...w.cells.keys()];
-  for (const f of s.faults) {
-    if (f.kind === 'scheduler_leader_loss' || f.kind === 'conductor_leader_loss') {
-      const times = faultTimes(f.timing, s.run.durationMs, rng);
-      for (const t of times) {
-        w.clock.setTimeout(
-          () => {
-            const cell = f.cell ?? cellNames[rng.int(cellNames.length)]!;
-            const c = w.cells.get(cell)!;
-            const i = c.replicas.findIndex((r) =>
-              f.kind === 'conductor_leader_loss' ? r.conductor?.serving : r.shards.some((x) => x.serving),
-            );
-            if (i < 0) return;
-            log(
-              `t=${t / 1000}s ${f.kind}: replica ${i} of ${cell} stops (its standby takes over) and restarts as a standby`,
-            );
-            void w.restartReplica(cell, i);
-          },
-          startMs + t - w.clock.now(),
-        );
-      }
-      continue;
-    }
-    if (f.kind === 'spawn_failure') {
-      log(
-        `${f.kind}: applied through the cell's spawn failure rate when given per cell; a timed or fleet-wide spawn_failure fault is not simulated yet`,
-      );
-      continue;
-    }
-    log(`${f.kind}: not simulated in virtual mode yet (skipped)`);
-  }
-}
-
-function faultTimes(t: FaultTiming, durationMs: number, rng: World['rng']): number[] {
-  if (t.kind === 'at') return [t.atMs];
-  const out: number[] = [];
-  if (t.kind === 'every') {
-    for (let x = t.startMs + t.everyMs; x < Math.min(t.endMs, durationMs); x += t.everyMs) out.push(x);
-    return out;
-  }
-  for (let x = t.startMs; ; ) {
-    x += -Math.log(1 - rng.next()) * (1000 / t.ratePerSecond);
-    if (x >= Math.min(t.endMs, durationMs)) return out;
-    out.push(x);
-  }
 }
 
 function mb(n: number): number {

@@ -155,7 +155,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
       });
       const store = new MemoryStore();
       const shardCount = Math.max(1, Math.ceil(c.totalHosts / HOSTS_PER_SHARD));
-      const shards = Array.from({ length: shardCount }, (_, i) => i);
+      const _shards = Array.from({ length: shardCount }, (_, i) => i);
       const replicas: CellRoles[] = [];
       for (let i = 0; i < 2; i++)
         replicas.push(await startReplica(c.name, record.uuid, store, shardCount, i));

@@ -58,6 +58,9 @@ export class FakeHypervisor implements HypervisorDriver {
   private readonly building = new Set<string>();
   private readonly usage: UsageTable;
 
+  private down = false;
+  private readonly failureOverrides: Partial<Record<FakeOperation, number>> = {};
+
   constructor(private readonly opts: FakeHypervisorOptions) {
     this.rng = makeRng(opts.seed);
     for (const op of FAKE_OPERATIONS) {
@@ -160,13 +163,32 @@ export class FakeHypervisor implements HypervisorDriver {
     return info(uuid, inst);
   }
 
+  /**
+   * Fault injection: a host that is down fails every operation as a hypervisor fault (a spawn is
+   * worth rescheduling elsewhere); `setDown(false)` brings it back with its instances.
+   */
+  setDown(down: boolean): void {
+    this.down = down;
+  }
+
+  /** Fault injection: overrides an operation's failure probability; undefined restores the configured one. */
+  setFailureRate(op: FakeOperation, rate: number | undefined): void {
+    if (rate !== undefined && !(rate >= 0 && rate <= 1))
+      throw new CellplaneError('invalid', `failureRate.${op} must be in [0, 1], got ${rate}`);
+    if (rate === undefined) delete this.failureOverrides[op];
+    else this.failureOverrides[op] = rate;
+  }
+
   /** Draws latency then failure (fixed order: determinism), waits, then fails or returns. */
   private async operate(op: FakeOperation, uuid: string): Promise<void> {
     const ms = this.draw(this.opts.latency?.[op]);
-    const failed = this.rng.next() < (this.opts.failureRate?.[op] ?? 0);
+    const rate = this.failureOverrides[op] ?? this.opts.failureRate?.[op] ?? 0;
+    const failed = this.rng.next() < rate || this.down;
     if (ms > 0) await this.opts.clock.sleep(ms);
     if (!failed) return;
-    const message = `fake hypervisor ${this.host}: injected ${op} failure for ${uuid}`;
+    const message = this.down
+      ? `fake hypervisor ${this.host} is down: ${op} of ${uuid} failed`
+      : `fake hypervisor ${this.host}: injected ${op} failure for ${uuid}`;
     if (op === 'spawn') throw spawnFailure('hypervisor', message, { host: this.host });
     throw new CellplaneError('unavailable', message, { details: { host: this.host, operation: op } });
   }

@@ -106,4 +106,27 @@ describe('cellplane sim', () => {
       await stopping;
     }
   });
+
+  it('a host crash: spawns on the crashed hosts fail and reschedule to the one left; books balance', async () => {
+    const text = `${HAND.replace(/arrivals:[\s\S]*$/, '')}arrivals:
+    - kind: burst
+      count: 4
+      at: 5s
+      mix: { b: 1 }
+faults:
+  - kind: host_crash
+    at: 1s
+    count: 2
+    profile: small
+    recover_after: 10m
+`;
+    const s = parseScenario(text, { file: 'crash.yaml' });
+    const lines: string[] = [];
+    const r = await runSimulation(s, { decisionLog: (l) => lines.push(l) });
+    expect(r.violations).toEqual([]);
+    expect([r.active, r.failed]).toEqual([4, 0]);
+    const hosts = new Set(lines.filter((l) => l.includes(' active ')).map((l) => l.split(' ')[3]));
+    expect([...hosts]).toEqual(['cell1-big-00003']);
+    expect(r.report.metrics.reschedules).toBeGreaterThan(0);
+  });
 });
