@@ -1,0 +1,93 @@
+/**
+ * The `openstack` CLI (Debian's Zed python3-openstackclient, unchanged) against the compute API
+ * of the embedded control plane (what `cellplane up` serves): flavors, servers (list, show, stop,
+ * start, delete), server groups, hypervisors and compute services, each command's JSON output
+ * checked. Servers are created over HTTP: the CLI's `server create` resolves the image through
+ * Glance, which cellplane does not serve.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Embedded, startEmbedded } from '../../deploy/embedded.ts';
+
+const run = promisify(execFile);
+let e: Embedded;
+let url: string;
+
+async function osc(...args: string[]): Promise<unknown> {
+  const base = ['--os-auth-type', 'admin_token', '--os-token', 'admin', '--os-endpoint', url];
+  const { stdout } = await run(
+    '/usr/bin/openstack',
+    [...base, '--os-compute-api-version', '2.79', ...args, '-f', 'json'],
+    {
+      timeout: 60_000,
+    },
+  );
+  return stdout.trim() ? JSON.parse(stdout) : undefined;
+}
+
+async function oscPlain(...args: string[]): Promise<void> {
+  const base = ['--os-auth-type', 'admin_token', '--os-token', 'admin', '--os-endpoint', url];
+  await run('/usr/bin/openstack', [...base, '--os-compute-api-version', '2.79', ...args], {
+    timeout: 60_000,
+  });
+}
+
+async function until(what: string, check: () => Promise<boolean>) {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`not within 20 s: ${what}`);
+}
+
+beforeAll(async () => {
+  e = await startEmbedded({ cells: 2, hostsPerCell: 3 });
+  url = `${await e.app.listen({ host: '127.0.0.1', port: 0 })}/v2.1`;
+  await until('hosts registered', async () =>
+    [...e.roles.values()].every((r) => r.registrar?.hosts().length === 3),
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await e?.stop();
+});
+
+describe('openstack CLI against the compute API', () => {
+  it('lists flavors, hypervisors and compute services', { timeout: 120_000 }, async () => {
+    const flavors = (await osc('flavor', 'list')) as Array<{ Name: string; VCPUs: number; RAM: number }>;
+    expect(flavors.map((f) => f.Name)).toEqual(['m1.tiny', 'm1.small', 'm1.medium', 'm1.large', 'm1.xlarge']);
+    const hyps = (await osc('hypervisor', 'list')) as Array<{ 'Hypervisor Hostname': string; State: string }>;
+    expect(hyps).toHaveLength(6);
+    expect(new Set(hyps.map((h) => h.State))).toEqual(new Set(['up']));
+    const services = (await osc('compute', 'service', 'list')) as Array<{ Binary: string; Status: string }>;
+    expect(services).toHaveLength(6);
+    expect(services.every((s) => s.Binary === 'nova-compute' && s.Status === 'enabled')).toBe(true);
+  });
+
+  it('shows, stops, starts and deletes a server; creates a server group', { timeout: 180_000 }, async () => {
+    const created = await fetch(`${url}/servers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ server: { name: 'cli-vm', imageRef: 'cirros', flavorRef: '2' } }),
+    });
+    const id = ((await created.json()) as { server: { id: string } }).server.id;
+    const show = async () => (await osc('server', 'show', id)) as Record<string, unknown>;
+    await until('ACTIVE', async () => (await show()).status === 'ACTIVE');
+    const listed = (await osc('server', 'list')) as Array<{ ID: string; Name: string; Status: string }>;
+    expect(listed).toEqual([expect.objectContaining({ ID: id, Name: 'cli-vm', Status: 'ACTIVE' })]);
+    const shown = await show();
+    expect(shown['OS-EXT-SRV-ATTR:host']).toMatch(/^cell[12]-cn/);
+    await oscPlain('server', 'stop', id);
+    await until('SHUTOFF', async () => (await show()).status === 'SHUTOFF');
+    await oscPlain('server', 'start', id);
+    await until('ACTIVE again', async () => (await show()).status === 'ACTIVE');
+    const group = (await osc('server', 'group', 'create', '--policy', 'anti-affinity', 'spread')) as {
+      id: string;
+      policy: string;
+    };
+    expect(group.policy).toBe('anti-affinity');
+    await oscPlain('server', 'delete', '--wait', id);
+    expect(await osc('server', 'list')).toEqual([]);
+  });
+});
