@@ -625,27 +625,11 @@ async function reindexShape(
   const from = shapeOf(r.flavor);
   const next = shapeOf(to);
   if (from === next) return [];
-  await listShape(instances, r.projectId, next);
+  await instances.listShape(r.projectId, next);
   return [
     { op: 'unindex', index: usageIndex(r.projectId, from), member: r.uuid },
     { op: 'index', index: usageIndex(r.projectId, next), member: r.uuid },
   ];
-}
-
-/** Makes sure the project's shapes record lists `shape` (InstanceStore does the same on create). */
-async function listShape(instances: InstanceStore, projectId: string, shape: string): Promise<void> {
-  for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
-    const cur = await instances.shapes.get(projectId);
-    const shapes = cur?.value.shapes ?? [];
-    if (shapes.includes(shape)) return;
-    const out = await instances.store.commit([
-      instances.shapes.put(projectId, { shapes: [...shapes, shape].sort() }, cur?.generation ?? 0),
-    ]);
-    if (out.ok) return;
-  }
-  throw new CellplaneError('conflict', `project ${projectId}: shapes record kept changing`, {
-    retryable: true,
-  });
 }
 
 /** The write that records the instance's new host in its server group's placements. */

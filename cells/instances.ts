@@ -1,6 +1,6 @@
 import { CellplaneError } from '../core/errors.ts';
 import type { Store, WriteOp } from '../core/ports/store.ts';
-import { Records, trustedRecord, type Versioned } from '../core/stores/records.ts';
+import { indexPages, Records, trustedRecord, type Versioned } from '../core/stores/records.ts';
 
 /** Nova's server status values that cellplane produces. */
 export type InstanceStatus =
@@ -295,8 +295,11 @@ export class InstanceStore {
     return out;
   }
 
-  /** Makes sure `shape` is in the project's shapes record (before an instance of it is indexed). */
-  private async listShape(projectId: string, shape: string): Promise<void> {
+  /**
+   * Makes sure `shape` is in the project's shapes record (before an instance of it is indexed:
+   * on create, and when a resize moves an instance to another flavor's shape).
+   */
+  async listShape(projectId: string, shape: string): Promise<void> {
     if (this.knownShapes.get(projectId)?.has(shape)) return;
     for (let attempt = 0; attempt < 10; attempt++) {
       const cur = await this.shapes.get(projectId);
@@ -319,13 +322,9 @@ export class InstanceStore {
 
   /** Every record, in creation order (an admin scan and the small-cell list path). */
   async *all(): AsyncGenerator<Versioned<InstanceRecord>> {
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.store.list(INSTANCE_INDEX, { limit: 1000, ...(after ? { after } : {}) });
-      const uuids = page.members.map((m) => m.slice(m.lastIndexOf('|') + 1));
+    for await (const members of indexPages(this.store, INSTANCE_INDEX, 1000)) {
+      const uuids = members.map((m) => m.slice(m.lastIndexOf('|') + 1));
       for (const r of await this.records.getMany(uuids)) if (r) yield r;
-      if (page.next === undefined) return;
-      after = page.next;
     }
   }
 

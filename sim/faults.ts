@@ -12,7 +12,7 @@
  */
 import type { HostAgent } from '../host-agent/agent.ts';
 import type { FakeHypervisor } from '../host-agent/drivers/fake-hypervisor.ts';
-import type { FaultSpec, FaultTarget, FaultTiming, HostCount, Scenario } from './scenario-types.ts';
+import type { FaultTarget, FaultTiming, HostCount, Scenario } from './scenario-types.ts';
 import type { SimHost, World } from './world.ts';
 
 export function scheduleFaults(s: Scenario, w: World, startMs: number, log: (l: string) => void): void {
@@ -30,12 +30,12 @@ export function scheduleFaults(s: Scenario, w: World, startMs: number, log: (l: 
     return m.get(h.name);
   };
   const fake = (h: SimHost): FakeHypervisor | undefined => w.cells.get(h.cell)?.fleet.fake(h.name);
-  const pick = (target: FaultTarget, count: HostCount): SimHost[] => {
-    const pool = [...w.hosts.values()].filter(
-      (h) =>
-        (target.cell === null || h.cell === target.cell) &&
-        (target.profile === null || h.profile === target.profile),
+  const targeted = (t: FaultTarget): SimHost[] =>
+    [...w.hosts.values()].filter(
+      (h) => (t.cell === null || h.cell === t.cell) && (t.profile === null || h.profile === t.profile),
     );
+  const pick = (target: FaultTarget, count: HostCount): SimHost[] => {
+    const pool = targeted(target);
     const n = count.kind === 'count' ? count.count : Math.max(1, Math.round(count.fraction * pool.length));
     return rng.shuffle(pool).slice(0, Math.min(n, pool.length));
   };
@@ -96,12 +96,7 @@ export function scheduleFaults(s: Scenario, w: World, startMs: number, log: (l: 
           });
         break;
       case 'spawn_failure': {
-        const hosts = () =>
-          [...w.hosts.values()].filter(
-            (h) =>
-              (f.target.cell === null || h.cell === f.target.cell) &&
-              (f.target.profile === null || h.profile === f.target.profile),
-          );
+        const hosts = () => targeted(f.target);
         at(f.startMs, () => {
           for (const h of hosts()) fake(h)?.setFailureRate('spawn', f.probability);
         });
@@ -139,5 +134,3 @@ export function faultTimes(t: FaultTiming, durationMs: number, rng: World['rng']
     out.push(Math.round(x));
   }
 }
-
-export type { FaultSpec };

@@ -21,6 +21,7 @@ import { capacity, makeInventory } from '../core/model/inventory.ts';
 import { providerUsages } from '../core/placement/usages.ts';
 import type { Bus, Subscription } from '../core/ports/bus.ts';
 import type { Store } from '../core/ports/store.ts';
+import { indexPages } from '../core/stores/records.ts';
 import type { FleetHost } from './capacity.ts';
 import type { World } from './world.ts';
 
@@ -191,11 +192,6 @@ export class InvariantChecker {
 
 async function allMembers(store: Store, index: string): Promise<string[]> {
   const out: string[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await store.list(index, { limit: 10_000, ...(after ? { after } : {}) });
-    out.push(...page.members);
-    if (page.next === undefined) return out;
-    after = page.next;
-  }
+  for await (const members of indexPages(store, index, 10_000)) out.push(...members);
+  return out;
 }

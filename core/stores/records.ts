@@ -87,3 +87,14 @@ export function trustedRecord<T>(type: string): MessageType<T> {
     },
   });
 }
+
+/** An ordered index page by page (`pageSize` members at a time), in index order. */
+export async function* indexPages(store: Store, index: string, pageSize: number): AsyncGenerator<string[]> {
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.list(index, { limit: pageSize, ...(after ? { after } : {}) });
+    yield page.members;
+    if (page.next === undefined) return;
+    after = page.next;
+  }
+}

@@ -215,22 +215,23 @@ export function serverRoutes(backend: ServerBackend) {
       return { cell, rec, store };
     };
 
-    const zoneOfHost = async (host: string | null | undefined): Promise<string> => {
-      if (!host) return '';
+    /**
+     * The availability zones, from ONE read of the aggregates per request: every zone that exists,
+     * and a host's zone (its first zoned aggregate, else the default; '' for no host).
+     */
+    const zones = async () => {
+      const byHost = new Map<string, string>();
+      const all = new Set([ctx.defaultZone]);
       for (const a of await ctx.store.aggregates.all()) {
         const z = a.metadata.availability_zone;
-        if (z && a.hosts.includes(host)) return z;
+        if (!z) continue;
+        all.add(z);
+        for (const h of a.hosts) if (!byHost.has(h)) byHost.set(h, z);
       }
-      return ctx.defaultZone;
-    };
-
-    const knownZones = async (): Promise<Set<string>> => {
-      const zones = new Set([ctx.defaultZone]);
-      for (const a of await ctx.store.aggregates.all()) {
-        const z = a.metadata.availability_zone;
-        if (z) zones.add(z);
-      }
-      return zones;
+      return {
+        all,
+        of: (host: string | null | undefined) => (host ? (byHost.get(host) ?? ctx.defaultZone) : ''),
+      };
     };
 
     routes(app, '/servers', {
@@ -256,7 +257,7 @@ export function serverRoutes(backend: ServerBackend) {
         if (s.availability_zone !== undefined) {
           const [z, host] = s.availability_zone.split(':', 2);
           if (z) {
-            if (!(await knownZones()).has(z))
+            if (!(await zones()).all.has(z))
               throw badRequest('The requested availability zone is not available');
             zone = z;
           }
@@ -527,6 +528,7 @@ export function serverRoutes(backend: ServerBackend) {
         for (const r of await (await backend.instances(cell)).getMany(uuids)) if (r) recs.set(r.id, r.value);
       }
       const out: unknown[] = [];
+      const zoneOf = (await zones()).of;
       for (const row of rows) {
         if (row.down) {
           out.push({
@@ -539,7 +541,7 @@ export function serverRoutes(backend: ServerBackend) {
           continue;
         }
         const r = recs.get(row.uuid);
-        if (r) out.push(serverDetail(r, v, b, await zoneOfHost(r.placement?.host ?? null)));
+        if (r) out.push(serverDetail(r, v, b, zoneOf(r.placement?.host)));
       }
       return out;
     }
@@ -550,7 +552,7 @@ export function serverRoutes(backend: ServerBackend) {
         const { rec } = await load(uuid);
         const v = mv(req);
         return sendJson(reply, 200, {
-          server: serverDetail(rec.value, v, base(req), await zoneOfHost(rec.value.placement?.host)),
+          server: serverDetail(rec.value, v, base(req), (await zones()).of(rec.value.placement?.host)),
         });
       },
       DELETE: async (req, reply) => {

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { CellplaneError } from '../../../core/errors.ts';
 import type { WriteOp } from '../../../core/ports/store.ts';
-import type { Versioned } from '../../../core/stores/records.ts';
+import { indexPages, type Versioned } from '../../../core/stores/records.ts';
 import { commitWithRetry, nextValue } from './commit.ts';
 import { type AggregateRecord, type ComputeRecords, pad } from './records.ts';
 
@@ -69,14 +69,11 @@ export class AggregateStore {
 
   private async allVersioned(): Promise<Versioned<AggregateRecord>[]> {
     const out: Versioned<AggregateRecord>[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await this.rec.store.list(INDEX, { limit: AGGREGATE_PAGE, ...(after ? { after } : {}) });
-      const got = await this.rec.aggregates.getMany(page.members.map((m) => String(Number(m))));
+    for await (const members of indexPages(this.rec.store, INDEX, AGGREGATE_PAGE)) {
+      const got = await this.rec.aggregates.getMany(members.map((m) => String(Number(m))));
       for (const a of got) if (a) out.push(a);
-      if (page.next === undefined) return out;
-      after = page.next;
     }
+    return out;
   }
 
   create(name: string, zone: string | undefined): Promise<AggregateRecord> {
