@@ -25,6 +25,7 @@
  * `invalid`; `notFound` (tree never registered); `unavailable` (store down: retry the same
  * request, it is idempotent).
  */
+import { copyBytes } from '../core/codec/bytes.ts';
 import { decode, encode } from '../core/codec/envelope.ts';
 import { CellplaneError, toCellplaneError } from '../core/errors.ts';
 import { parseUuid, type Uuid } from '../core/model/ids.ts';
@@ -197,7 +198,7 @@ class TreeWriter {
     }
     if (!result.ok) return false;
     t.version = result.generations[key] ?? t.version + 1;
-    t.committed = bytes;
+    t.committed = copyBytes(bytes); // kept for the actor's life: not a view into the encoder's pool
     return true;
   }
 

@@ -52,19 +52,12 @@ export function defineMessage<T>(def: MessageType<T>): MessageType<T> {
 }
 
 /**
- * The envelope's bytes, in a buffer of their own. msgpackr's `pack` returns a view into the pool
- * it encodes into; a caller that keeps the bytes (a store value, a tree's last record, a timer's
- * closure) would pin the whole pool chunk — kilobytes per message, measured in the simulator as
- * most of its memory. One small copy here makes every caller safe.
+ * The envelope's bytes. They may be a VIEW into msgpackr's encoding pool (see codec/bytes.ts):
+ * send them, or copy them before keeping them — a kept view pins the whole pool chunk. The memory
+ * adapters copy what they store; a holder of its own (a tree's last record) copies too.
  */
 export function encode<T>(kind: MessageType<T>, body: T): Uint8Array {
-  return ownBytes(packr.pack([kind.type, kind.major, kind.minor, body]));
-}
-
-function ownBytes(view: Uint8Array): Uint8Array {
-  const out = new Uint8Array(view.byteLength);
-  out.set(view);
-  return out;
+  return packr.pack([kind.type, kind.major, kind.minor, body]);
 }
 
 /** Reads the envelope without interpreting the body. */
@@ -136,7 +129,7 @@ export function decodeAny<K extends readonly MessageType<unknown>[]>(
 
 /** Raw msgpack, for bodies that are already plain data (store values). */
 export function pack(value: unknown): Uint8Array {
-  return ownBytes(packr.pack(value));
+  return packr.pack(value);
 }
 
 export function unpack(bytes: Uint8Array): unknown {

@@ -5,12 +5,12 @@
  * time; a returned promise is awaited before the next event).
  */
 
+import { copyBytes } from '../../codec/bytes.ts';
 import { CellplaneError } from '../../errors.ts';
 import type { EventStream, EventStreamOptions, StreamEvent, Subscription } from '../../ports/bus.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { MemoryBus } from './bus.ts';
 import { checkSubject } from './bus-checks.ts';
-import { copyBytes } from './bytes.ts';
 
 /** Dropped events are compacted out of the backing array once this many have piled up. */
 const COMPACT_AFTER = 1_024;

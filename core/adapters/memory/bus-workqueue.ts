@@ -6,11 +6,11 @@
  * seq order (so redeliveries overtake newer jobs), round-robin over consumers with room.
  */
 
+import { copyBytes } from '../../codec/bytes.ts';
 import { CellplaneError } from '../../errors.ts';
 import type { ConsumeOptions, Consumer, Job, WorkQueue, WorkQueueOptions } from '../../ports/bus.ts';
 import type { Clock, TimerHandle } from '../../ports/clock.ts';
 import type { MemoryBus } from './bus.ts';
-import { copyBytes } from './bytes.ts';
 
 /** Same as JetStream's default duplicate window. */
 export const DUPLICATE_WINDOW_MS = 120_000;

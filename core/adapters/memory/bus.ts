@@ -8,6 +8,7 @@
  * Clock, so the whole bus runs deterministically on a VirtualClock.
  */
 
+import { copyBytes } from '../../codec/bytes.ts';
 import { CellplaneError } from '../../errors.ts';
 import type {
   Bus,
@@ -28,7 +29,6 @@ import { checkName, checkSubject, NAME } from './bus-checks.ts';
 import { EventStreamCore, MemoryEventStream, validateStreamOptions } from './bus-eventstream.ts';
 import { callDetached, Inbox } from './bus-inbox.ts';
 import { MemoryWorkQueue, QueueCore, validateQueueOptions } from './bus-workqueue.ts';
-import { copyBytes } from './bytes.ts';
 
 interface Sub {
   readonly pattern: string;

@@ -5,6 +5,7 @@
  * UTF-8 byte order (binary search; insert is O(n), fine for embedded sizes).
  */
 
+import { copyBytes } from '../../codec/bytes.ts';
 import { CellplaneError } from '../../errors.ts';
 import type {
   CommitResult,
@@ -16,7 +17,6 @@ import type {
   WriteOp,
 } from '../../ports/store.ts';
 import { checkListOptions, checkName, checkOps, compareUtf8 } from '../../stores/rules.ts';
-import { copyBytes } from './bytes.ts';
 
 interface Cell {
   value: Uint8Array;
