@@ -134,19 +134,8 @@ export class CellConductor {
       await job.term();
       return;
     }
-    const prev = this.chains.get(body.uuid) ?? Promise.resolve();
-    const run = prev.then(() => this.runJob(job, body));
-    const tail = run.catch(() => {});
-    this.chains.set(body.uuid, tail);
-    try {
-      await run;
-    } finally {
-      if (this.chains.get(body.uuid) === tail) this.chains.delete(body.uuid);
-    }
-  }
-
-  private async runJob(job: Job, body: ConductorJob): Promise<void> {
-    this.inFlight++;
+    // Renewed from the moment the job is in hand: also while it waits behind an earlier job of
+    // the same instance, or it would be redelivered as if this conductor had died.
     let renew: ReturnType<Clock['setTimeout']> | undefined;
     const keepAlive = () => {
       renew = this.opts.clock.setTimeout(
@@ -158,6 +147,20 @@ export class CellConductor {
       );
     };
     keepAlive();
+    const prev = this.chains.get(body.uuid) ?? Promise.resolve();
+    const run = prev.then(() => this.runJob(job, body));
+    const tail = run.catch(() => {});
+    this.chains.set(body.uuid, tail);
+    try {
+      await run;
+    } finally {
+      if (renew) this.opts.clock.clearTimeout(renew);
+      if (this.chains.get(body.uuid) === tail) this.chains.delete(body.uuid);
+    }
+  }
+
+  private async runJob(job: Job, body: ConductorJob): Promise<void> {
+    this.inFlight++;
     try {
       await this.ops.run(body);
       await job.ack();
@@ -181,7 +184,6 @@ export class CellConductor {
         .catch((x) => this.loop.problem('abandonFailed', x));
       await job.term().catch(() => {});
     } finally {
-      if (renew) this.opts.clock.clearTimeout(renew);
       this.inFlight--;
     }
   }
