@@ -7,7 +7,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { renderHtmlReport } from '../sim/report/html.ts';
 import { writeJsonReport } from '../sim/report/json.ts';
@@ -66,10 +65,8 @@ export function registerSim(program: Command): void {
       }
       let scenario: Scenario;
       try {
-        scenario = parseScenario(text, {
-          file,
-          readFile: (p) => readFileSync(resolve(dirname(file), p), 'utf8'),
-        });
+        // Trace files are resolved against the scenario's directory by the parser.
+        scenario = parseScenario(text, { file });
         let durationMs: number | undefined;
         if (o.duration !== undefined) {
           const d = parseDuration(o.duration);

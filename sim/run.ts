@@ -9,13 +9,12 @@
  * capacity and fragmentation tables (sim/capacity.ts) from the trees at the end.
  */
 import { createHash } from 'node:crypto';
-import { buildJob, type ConductorJob } from '../cells/conductor-jobs.ts';
+import type { ConductorJob } from '../cells/conductor-jobs.ts';
 import type { ConductorEvent } from '../cells/conductor-ops.ts';
-import { type InstanceFlavor, newInstanceRecord } from '../cells/instances.ts';
 import type { CellRecord } from '../cells/mapping.ts';
 import { VirtualClock } from '../core/adapters/memory/clock.ts';
 import { toCellplaneError } from '../core/errors.ts';
-import { stableUuid } from '../host-agent/drivers/fake-host.ts';
+import { RunBook, submitBoot } from './book.ts';
 import {
   type CapacityTable,
   capacityTable,
@@ -26,7 +25,6 @@ import {
 } from './capacity.ts';
 import { scheduleFaults } from './faults.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
-import { SimMetrics } from './metrics.ts';
 import { stableJson } from './report/json.ts';
 import type { SimReport } from './report/types.ts';
 import type { Flavor, Scenario } from './scenario-types.ts';
@@ -81,87 +79,25 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
   const log = o.log ?? (() => {});
   const wallStart = performance.now();
   const clock = new VirtualClock(EPOCH);
-  const metrics = new SimMetrics();
   const decisions = createHash('sha256');
-  let decisionLines = 0;
-  const decide = (line: string) => {
-    decisions.update(`${line}\n`);
-    decisionLines++;
-    o.decisionLog?.(line);
-  };
-  const requests = new Map<
-    string,
-    { deleted: boolean; lifetimeMs: number | null; flavor: string; cell: string }
-  >();
-  let active = 0;
-  let failed = 0;
-  let ended = 0;
   let runStart = EPOCH;
   const rel = () => clock.now() - runStart;
-  /** Per cell: VCPU / MEMORY_MB used by live instances, for the utilisation series. */
-  const used = new Map<string, { VCPU: number; MEMORY_MB: number }>();
   let world: World | undefined;
   /** Set once the world exists: enqueues the planned delete of an instance whose lifetime ended. */
   let deleteLater: (uuid: string, cell: string) => Promise<void> = async () => {};
   /** Set when the world starts stopping: planned deletes that fall due then are not sent. */
   let stopping = false;
-
-  const flavors = new Map(Object.values(s.workload.flavors).map((f) => [f.name, instanceFlavor(f)]));
-  const onEvent = (cell: string, e: ConductorEvent) => {
-    const t = rel();
-    switch (e.type) {
-      case 'active': {
-        const r = requests.get(e.uuid);
-        if (!r) return;
-        active++;
-        ended++;
-        decide(`${t} active ${e.uuid} ${e.host} attempts=${e.attempts}`);
-        metrics.requestActive(e.uuid, t, { cell, host: e.host });
-        const u = used.get(cell)!;
-        const f = flavors.get(r.flavor);
-        if (f) {
-          u.VCPU += f.vcpus;
-          u.MEMORY_MB += f.ram;
-        }
-        if (r.lifetimeMs !== null) clock.setTimeout(() => void deleteLater(e.uuid, cell), r.lifetimeMs);
-        break;
-      }
-      case 'error':
-        if (!requests.has(e.uuid)) return;
-        failed++;
-        ended++;
-        decide(`${t} error ${e.uuid} ${e.reason}`);
-        metrics.requestFailed(e.uuid, t, reasonClass(e.reason));
-        break;
-      case 'placed':
-        if (requests.has(e.uuid)) metrics.requestScheduled(e.uuid, t);
-        break;
-      case 'reschedule':
-        decide(`${t} reschedule ${e.uuid} ${e.host}`);
-        metrics.reschedule(e.uuid);
-        break;
-      case 'conflict':
-        decide(`${t} conflict ${e.uuid} ${e.host}`);
-        metrics.claimConflict(e.uuid);
-        break;
-      case 'deleted': {
-        const r = requests.get(e.uuid);
-        if (!r) return;
-        r.deleted = true;
-        decide(`${t} deleted ${e.uuid}`);
-        metrics.deleted(e.uuid, t);
-        const u = used.get(cell)!;
-        const f = flavors.get(r.flavor);
-        if (f) {
-          u.VCPU -= f.vcpus;
-          u.MEMORY_MB -= f.ram;
-        }
-        break;
-      }
-      default:
-        break;
-    }
-  };
+  const book = new RunBook(
+    s,
+    rel,
+    (line) => {
+      decisions.update(`${line}\n`);
+      o.decisionLog?.(line);
+    },
+    (uuid, cell, lifetimeMs) => clock.setTimeout(() => void deleteLater(uuid, cell), lifetimeMs),
+  );
+  const { metrics, used } = book;
+  const onEvent = (cell: string, e: ConductorEvent) => book.onEvent(cell, e);
 
   try {
     log(`building the world: ${s.fleet.cells.length} cell(s), ${s.fleet.totalHosts} hosts`);
@@ -188,61 +124,13 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
     const checker = new InvariantChecker(w, runStart);
     await checker.start(w.bus);
     const capacities = cellCapacities(s);
-    const groupCells = new Map<string, CellRecord>();
 
+    const ctx = { backend: w.backend, book, seed: s.run.seed, groupCells: new Map<string, CellRecord>() };
     const submit = (r: BootRequest) => {
       const uuid = w.uuid();
       const t = rel();
-      void (async () => {
-        const f = r.resources ? resourcesFlavor(r.flavor, r.resources) : flavors.get(r.flavor)!;
-        if (r.resources) flavors.set(r.flavor, f);
-        const group = r.group
-          ? {
-              uuid: stableUuid(`group:${s.run.seed}:${r.group.id}`),
-              policy: r.group.policy,
-              ...(r.group.policy === 'anti-affinity' ? { maxServerPerHost: r.group.maxServerPerHost } : {}),
-            }
-          : null;
-        const pinned =
-          group && (group.policy === 'affinity' || group.policy === 'soft-affinity')
-            ? groupCells.get(group.uuid)
-            : undefined;
-        const cell =
-          pinned ??
-          (await w.backend.chooseCell({
-            vcpus: f.vcpus,
-            ramMb: f.ram,
-            diskGb: f.disk,
-            availabilityZone: null,
-          }));
-        if (group && !pinned) groupCells.set(group.uuid, cell);
-        requests.set(uuid, { deleted: false, lifetimeMs: r.lifetimeMs, flavor: f.name, cell: cell.name });
-        metrics.requestSubmitted(uuid, t, { flavor: f.name, cell: cell.name });
-        decide(`${t} submit ${uuid} ${f.name} ${cell.name}${group ? ` group=${r.group!.id}` : ''}`);
-        const mapping = await w.backend.mapInstance(uuid, cell, r.project);
-        const rec = newInstanceRecord(
-          {
-            uuid,
-            name: `sim-${r.seq}`,
-            projectId: r.project,
-            userId: 'sim',
-            flavor: f,
-            imageRef: 'sim',
-            group,
-            requestId: `sim-${r.seq}`,
-          },
-          new Date(mapping.mappedAt).toISOString(),
-        );
-        await w.backend.enqueue(cell, buildJob(rec));
-        await (await w.backend.instances(cell)).create(rec);
-      })().catch((err) => {
-        if (!requests.has(uuid))
-          requests.set(uuid, { deleted: false, lifetimeMs: null, flavor: r.flavor, cell: '' });
-        failed++;
-        ended++;
-        const e = toCellplaneError(err);
-        decide(`${t} refused ${uuid} ${e.code}`);
-        metrics.requestFailed(uuid, rel(), `refused: ${e.code}`);
+      submitBoot(ctx, r, uuid, t).catch((err) => {
+        const e = book.refused(uuid, t, r.flavor, err);
         if (e.code !== 'conflict' && e.code !== 'notFound') log(`submit ${uuid} failed: ${e.message}`);
       });
     };
@@ -278,23 +166,33 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
         }
         nextSample += UTILISATION_EVERY_MS;
       }
-      o.onProgress?.({ simTimeMs: rel(), submitted: workload.submitted, boots: active, failures: failed });
+      o.onProgress?.({
+        simTimeMs: rel(),
+        submitted: workload.submitted,
+        boots: book.active,
+        failures: book.failed,
+      });
       memory.rssPeak = Math.max(memory.rssPeak, process.memoryUsage.rss());
     }
     workload.stop();
     const drainEnd = rel() + (o.drainMs ?? DEFAULT_DRAIN_MS);
-    while (ended < workload.submitted && rel() < drainEnd) {
+    while (book.ended < workload.submitted && rel() < drainEnd) {
       await clock.advance(1_000);
-      o.onProgress?.({ simTimeMs: rel(), submitted: workload.submitted, boots: active, failures: failed });
+      o.onProgress?.({
+        simTimeMs: rel(),
+        submitted: workload.submitted,
+        boots: book.active,
+        failures: book.failed,
+      });
     }
-    if (ended < workload.submitted)
-      log(`${workload.submitted - ended} request(s) still in flight after draining`);
+    if (book.ended < workload.submitted)
+      log(`${workload.submitted - book.ended} request(s) still in flight after draining`);
     // Planned deletes that fell due in the drain window run to completion too.
     await clock.advance(60_000);
     memory.rssPeak = Math.max(memory.rssPeak, process.memoryUsage.rss());
     await checker.stop();
     log('final checks: allocations, capacity, groups, disabled cells, every request ended');
-    const fleetAtEnd = await checker.final(requests);
+    const fleetAtEnd = await checker.final(book.requests);
     const snapshot = metrics.snapshot();
     const { table, frag } = capacityOf(s, fleetAtEnd);
     const hash = createHash('sha256')
@@ -312,7 +210,7 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
         hosts: total,
         duration: `${s.run.durationMs / 1000} s`,
         submitted: workload.submitted,
-        decisions: decisionLines,
+        decisions: book.decisionLines,
         wallSeconds: Math.round((performance.now() - wallStart) / 100) / 10,
       },
       metrics: snapshot,
@@ -328,8 +226,8 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
       hash,
       violations,
       submitted: workload.submitted,
-      active,
-      failed,
+      active: book.active,
+      failed: book.failed,
       wallMs: performance.now() - wallStart,
       simMs: rel(),
       hosts: total,
@@ -359,45 +257,6 @@ function allServing(w: World): boolean {
     if (!conductorLeads || !shards.every(Boolean)) return false;
   }
   return true;
-}
-
-function instanceFlavor(f: Flavor): InstanceFlavor {
-  return {
-    id: f.name,
-    name: f.name,
-    vcpus: f.vcpus,
-    ram: f.ramMb,
-    disk: f.diskGb,
-    ephemeral: 0,
-    swap: 0,
-    extraSpecs: f.extraSpecs,
-  };
-}
-
-/** A trace row's resources as a flavor (VCPU, MEMORY_MB, DISK_GB; others as resources:X extra specs). */
-function resourcesFlavor(name: string, r: Readonly<Record<string, number>>): InstanceFlavor {
-  const extra: Record<string, string> = {};
-  for (const [rc, n] of Object.entries(r))
-    if (!['VCPU', 'MEMORY_MB', 'DISK_GB'].includes(rc)) extra[`resources:${rc}`] = String(n);
-  return {
-    id: name,
-    name,
-    vcpus: r.VCPU ?? 0,
-    ram: r.MEMORY_MB ?? 0,
-    disk: r.DISK_GB ?? 0,
-    ephemeral: 0,
-    swap: 0,
-    extraSpecs: extra,
-  };
-}
-
-/** The first words of an error reason: failures grouped by kind, not by host. */
-export function reasonClass(reason: string): string {
-  if (reason.startsWith('No valid host')) return 'NoValidHost';
-  if (reason.startsWith('Exceeded maximum number of retries')) return 'RetriesExhausted';
-  const m = /^spawn on \S+: (\w+)/.exec(reason);
-  if (m) return `spawn ${m[1]}`;
-  return reason.split(/[:.(]/)[0]!.slice(0, 60);
 }
 
 /** Per cell: VCPU and MEMORY_MB capacity of its hosts (as Placement computes it). */
