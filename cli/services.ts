@@ -136,7 +136,12 @@ function launch(dir: string, name: ServiceName, args: string[]): ChildProcess {
   return child;
 }
 
-export function argsFor(dir: string, name: ServiceName, ports: ServicePorts): string[] {
+export function argsFor(
+  dir: string,
+  name: ServiceName,
+  ports: ServicePorts,
+  opts: { durableRedis?: boolean } = {},
+): string[] {
   switch (name) {
     case 'nats': {
       const conf = join(dir, 'nats.conf');
@@ -187,8 +192,11 @@ export function argsFor(dir: string, name: ServiceName, ports: ServicePorts): st
         '127.0.0.1',
         '--save',
         '',
+        // Durable: every write is in the append-only file before Redis answers, so a restart
+        // loses nothing (the real-time simulator restarts it); otherwise memory only, for speed.
         '--appendonly',
-        'no',
+        opts.durableRedis ? 'yes' : 'no',
+        ...(opts.durableRedis ? ['--appendfsync', 'always'] : []),
         '--dir',
         dir,
       ];
@@ -249,6 +257,8 @@ export interface UpOptions {
   ports?: Partial<ServicePorts>;
   /** Pick free ports instead of the defaults (for tests that must coexist). */
   randomPorts?: boolean;
+  /** Redis writes an append-only file, fsynced per write: a restart loses nothing. */
+  durableRedis?: boolean;
   timeoutMs?: number;
   log?: Log;
 }
@@ -282,7 +292,7 @@ export async function servicesUp(opts: UpOptions = {}): Promise<ServicesState> {
   }
   const stateFile = join(dir, 'services.json');
   for (const name of toStart) {
-    const child = launch(dir, name, argsFor(dir, name, ports));
+    const child = launch(dir, name, argsFor(dir, name, ports, { durableRedis: opts.durableRedis ?? false }));
     state.pids[name] = child.pid;
     writeFileSync(stateFile, JSON.stringify(state, null, 2));
     log(`started ${name} (pid ${child.pid})`);

@@ -8,11 +8,12 @@
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { runRealtime } from '../sim/realtime/run.ts';
 import { renderHtmlReport } from '../sim/report/html.ts';
 import { writeJsonReport } from '../sim/report/json.ts';
 import { ProgressReporter } from '../sim/report/progress.ts';
 import { renderSummaryTable, shouldColour } from '../sim/report/terminal.ts';
-import { runSimulation } from '../sim/run.ts';
+import { runSimulation, type SimProgress } from '../sim/run.ts';
 import {
   applyOverrides,
   parseDuration,
@@ -34,13 +35,18 @@ export function registerSim(program: Command): void {
   program
     .command('sim')
     .description(
-      'run a fleet simulation scenario on the real control plane in virtual time (see sim/SCENARIOS.md)',
+      'run a fleet simulation scenario on the real control plane, in virtual time or in real time on NATS/etcd/Redis (see sim/SCENARIOS.md)',
     )
     .argument('<scenario>', 'scenario file (YAML)')
+    .option('--virtual', "virtual clock, embedded adapters, deterministic (overrides the scenario's mode)")
     .option(
-      '--virtual',
-      'virtual clock, embedded adapters, deterministic (the default; real time is not implemented yet)',
+      '--real',
+      "real time, the control plane as processes on NATS, etcd and Redis (overrides the scenario's mode); starts its own servers unless --nats/--etcd/--redis are given",
     )
+    .option('--nats <url>', 'real time: use this NATS (with JetStream) instead of starting one')
+    .option('--etcd <url>', 'real time: use this etcd instead of starting one')
+    .option('--redis <url>', 'real time: use this Redis instead of starting one')
+    .option('--verbose', "real time: copy the role processes' stderr here")
     .option(
       '--hosts <n>',
       'scale the fleet to n hosts in all (profile proportions kept)',
@@ -87,29 +93,54 @@ export function registerSim(program: Command): void {
         }
         throw err;
       }
-      if (scenario.run.mode !== 'virtual' && o.virtual)
-        scenario = { ...scenario, run: { ...scenario.run, mode: 'virtual' } };
+      if (o.virtual && o.real) throw new Error('--virtual and --real exclude each other');
+      const given = [o.nats, o.etcd, o.redis].filter((x) => x !== undefined).length;
+      if (given !== 0 && given !== 3)
+        throw new Error(
+          'give all three of --nats, --etcd and --redis, or none (the simulator then starts its own)',
+        );
+      const mode = o.virtual ? 'virtual' : o.real || given === 3 ? 'real' : scenario.run.mode;
+      if (mode !== scenario.run.mode) scenario = { ...scenario, run: { ...scenario.run, mode } };
       const err = process.stderr;
       if (!o.quiet) err.write(`${scenarioSummary(scenario)}\n`);
       const progress = o.quiet
         ? undefined
         : new ProgressReporter({ durationMs: scenario.run.durationMs, stream: err });
-      const result = await runSimulation(scenario, {
-        ...(progress ? { onProgress: (p) => progress.update(p) } : {}),
-        log: (line) => {
+      const runOpts = {
+        ...(progress ? { onProgress: (p: SimProgress) => progress.update(p) } : {}),
+        log: (line: string) => {
           if (!o.quiet) err.write(`  ${line}\n`);
         },
-      });
+      };
+      const result =
+        mode === 'real'
+          ? await runRealtime(scenario, {
+              ...runOpts,
+              verbose: Boolean(o.verbose),
+              ...(given === 3 ? { servers: { nats: o.nats, etcd: o.etcd, redis: o.redis } } : {}),
+            })
+          : await runSimulation(scenario, runOpts);
       progress?.stop({ simTimeMs: result.simMs, boots: result.active, failures: result.failed });
       console.log(renderSummaryTable(result.report, { color: shouldColour(process.stdout) }));
       const perHost = result.memory.heapAfterFleet / Math.max(1, result.hosts);
-      console.log(
-        `memory: RSS ${mib(result.memory.rssAfterFleet)} MiB with the fleet up, peak ${mib(result.memory.rssPeak)} MiB; heap ${Math.round(perHost)} B per simulated host (control plane included)`,
-      );
-      console.log(
-        `speed: ${(result.simMs / 1000).toFixed(0)} s simulated in ${(result.wallMs / 1000).toFixed(1)} s wall (${(result.simMs / result.wallMs).toFixed(1)}× real time); ${Math.round((result.active / result.wallMs) * 1000)} boots/s of wall time`,
-      );
-      console.log(`hash: ${result.hash}`);
+      if (mode === 'real') {
+        const r = result.report.scenario;
+        console.log(
+          `memory: RSS of all ${r.processes} processes ${mib(result.memory.rssAfterFleet)} MiB with the fleet up, peak ${mib(result.memory.rssPeak)} MiB (${Math.round(perHost / 1024)} KiB per simulated host, control plane included)`,
+        );
+        console.log(
+          `speed: real time, ${(result.simMs / 1000).toFixed(0)} s run + start and drain = ${(result.wallMs / 1000).toFixed(1)} s wall; ${Math.round((result.active / result.simMs) * 1000)} boots/s during the run; ${r.reconciled} outcome(s) read back from the stores`,
+        );
+        console.log('hash: none (real time is not reproducible; use --virtual for a replayable run)');
+      } else {
+        console.log(
+          `memory: RSS ${mib(result.memory.rssAfterFleet)} MiB with the fleet up, peak ${mib(result.memory.rssPeak)} MiB; heap ${Math.round(perHost)} B per simulated host (control plane included)`,
+        );
+        console.log(
+          `speed: ${(result.simMs / 1000).toFixed(0)} s simulated in ${(result.wallMs / 1000).toFixed(1)} s wall (${(result.simMs / result.wallMs).toFixed(1)}× real time); ${Math.round((result.active / result.wallMs) * 1000)} boots/s of wall time`,
+        );
+        console.log(`hash: ${result.hash}`);
+      }
       const json = o.json ?? scenario.run.reports.json;
       const html = o.html ?? scenario.run.reports.html;
       if (json && json !== '-') {

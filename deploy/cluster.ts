@@ -10,7 +10,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildComputeApp } from '../api/compute/app.ts';
-import { ALWAYS_UP } from '../api/compute/servers-backend.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
 import type { ConductorEvent } from '../cells/conductor-ops.ts';
 import { CellDirectory } from '../cells/directory.ts';
@@ -20,7 +19,7 @@ import { EtcdCoordinator } from '../core/adapters/etcd/coordinator.ts';
 import { NatsBus } from '../core/adapters/nats/bus.ts';
 import { RedisStore } from '../core/adapters/redis/store.ts';
 import { systemClock } from '../core/adapters/system/clock.ts';
-import { CellplaneError, toCellplaneError } from '../core/errors.ts';
+import { toCellplaneError } from '../core/errors.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
 import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-agent/fleet.ts';
@@ -42,13 +41,28 @@ export interface Cluster {
   close(): Promise<void>;
 }
 
-export async function connectCluster(config: DeployConfig, name: string): Promise<Cluster> {
+export interface ConnectOptions {
+  /**
+   * Where this process reaches a cell's Redis, when not at the address in the cell's record (the
+   * address the API uses): e.g. a cell's own services through a local proxy or another network path.
+   */
+  readonly cellStoreUrl?: (cell: CellRecord) => string;
+}
+
+export async function connectCluster(
+  config: DeployConfig,
+  name: string,
+  connectOpts: ConnectOptions = {},
+): Promise<Cluster> {
   const bus = await NatsBus.connect({ servers: config.nats.split(','), prefix: config.prefix, name });
   const coordinator = new EtcdCoordinator({ hosts: config.etcd.split(','), prefix: `/${config.prefix}` });
   const registry = new CellRegistry(coordinator, { clock: systemClock });
   const ports = new Map<string, Promise<CellPorts & { close(): Promise<void> }>>();
   const open = async (cell: CellRecord) => {
-    const store = await RedisStore.open({ url: cell.store, prefix: `${config.prefix}.${cell.name}` });
+    const store = await RedisStore.open({
+      url: connectOpts.cellStoreUrl?.(cell) ?? cell.store,
+      prefix: `${config.prefix}.${cell.name}`,
+    });
     let cellBus: Bus = bus;
     let closeBus = async () => {};
     if (/^(nats|tls|ws|wss):\/\//.test(cell.transport)) {

@@ -27,6 +27,7 @@ import type { CellRecord } from '../cells/mapping.ts';
 import type { CellMemberships } from '../cells/memberships.ts';
 import { CellRouter } from '../cells/router.ts';
 import { decode, encode } from '../core/codec/envelope.ts';
+import { toCellplaneError } from '../core/errors.ts';
 import type { Bus, Subscription, WorkQueue } from '../core/ports/bus.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Store } from '../core/ports/store.ts';
@@ -49,6 +50,9 @@ export interface ServerBackendOptions {
   /** Whether a host is up (evacuate is refused for a host that is up). Default: every host up. */
   readonly liveness?: HostLiveness;
 }
+
+/** How long a job's enqueue is retried while NATS times out or is unreachable. */
+export const ENQUEUE_RETRY_MS = 15_000;
 
 export class CellsServerBackend implements ServerBackend {
   readonly router: CellRouter;
@@ -137,7 +141,21 @@ export class CellsServerBackend implements ServerBackend {
       this.queues.set(cell.uuid, q);
       q.catch(() => this.queues.delete(cell.uuid));
     }
-    await (await q).enqueue(encode(conductorJob, job), { msgId: jobMsgId(job) });
+    const queue = await q;
+    const data = encode(conductorJob, job);
+    // The job's message id makes a retry idempotent (JetStream drops the duplicate), so a NATS
+    // restart or reconnect of a few seconds delays the request instead of failing it.
+    const giveUpAt = this.o.clock.now() + ENQUEUE_RETRY_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await queue.enqueue(data, { msgId: jobMsgId(job) });
+        return;
+      } catch (err) {
+        const code = toCellplaneError(err).code;
+        if ((code !== 'timeout' && code !== 'unavailable') || this.o.clock.now() >= giveUpAt) throw err;
+        await this.o.clock.sleep(Math.min(250 * attempt, 2_000));
+      }
+    }
   }
 
   list(req: Parameters<ServerBackend['list']>[0]) {

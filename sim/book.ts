@@ -23,6 +23,8 @@ export interface BookedRequest {
   readonly cell: string;
   /** Set when the request ended (ACTIVE, ERROR, refused). */
   ended?: 'active' | 'error' | 'refused';
+  /** How far the submit path got, and when (ms since the run started): for explaining a loss. */
+  stage?: string;
 }
 
 export class RunBook {
@@ -103,6 +105,17 @@ export class RunBook {
     }
   }
 
+  /** One utilisation point per cell: VCPU / MEMORY_MB used by live instances against capacity. */
+  sampleUtilisation(t: number, capacities: ReadonlyMap<string, { VCPU: number; MEMORY_MB: number }>): void {
+    for (const [name, u] of this.used) {
+      const cap = capacities.get(name)!;
+      this.metrics.sampleUtilisation(t, name, {
+        VCPU: { used: u.VCPU, capacity: cap.VCPU },
+        MEMORY_MB: { used: u.MEMORY_MB, capacity: cap.MEMORY_MB },
+      });
+    }
+  }
+
   private use(cell: string, flavor: string, sign: 1 | -1): void {
     const u = this.used.get(cell);
     const f = this.flavors.get(flavor);
@@ -138,8 +151,8 @@ export interface SubmitContext {
 
 /**
  * One boot request through the API's path: route to a cell, map the instance, enqueue its build,
- * write its record. Booked as submitted once routed; rejects when a step fails (the caller books
- * it as refused).
+ * write its record (as POST /servers does). Booked as submitted once routed; rejects when routing,
+ * mapping or queueing fails (the caller books it as refused).
  */
 export async function submitBoot(ctx: SubmitContext, r: BootRequest, uuid: string, t: number): Promise<void> {
   const { backend, book } = ctx;
@@ -163,7 +176,9 @@ export async function submitBoot(ctx: SubmitContext, r: BootRequest, uuid: strin
   book.requests.set(uuid, { deleted: false, lifetimeMs: r.lifetimeMs, flavor: f.name, cell: cell.name });
   book.metrics.requestSubmitted(uuid, t, { flavor: f.name, cell: cell.name });
   book.decide(`${t} submit ${uuid} ${f.name} ${cell.name}${group ? ` group=${r.group!.id}` : ''}`);
+  const booked = book.requests.get(uuid)!;
   const mapping = await backend.mapInstance(uuid, cell, r.project);
+  booked.stage = 'mapped';
   const rec = newInstanceRecord(
     {
       uuid,
@@ -177,8 +192,17 @@ export async function submitBoot(ctx: SubmitContext, r: BootRequest, uuid: strin
     },
     new Date(mapping.mappedAt).toISOString(),
   );
-  await backend.enqueue(cell, buildJob(rec));
-  await (await backend.instances(cell)).create(rec);
+  // As POST /servers does: a job that could not be queued takes its mapping back; the record
+  // write may fail (the job carries the record: the conductor writes it).
+  try {
+    await backend.enqueue(cell, buildJob(rec));
+    booked.stage = 'queued';
+  } catch (err) {
+    await backend.unmapInstance(uuid, cell).catch(() => {});
+    throw err;
+  }
+  const written = await (await backend.instances(cell)).create(rec).catch(() => false);
+  booked.stage = written ? 'queued, recorded' : 'queued, record left to the conductor';
 }
 
 export function instanceFlavor(f: Flavor): InstanceFlavor {

@@ -10,16 +10,42 @@
  * - spawn_failure: the hosts' spawns fail with the given probability between start and end.
  * Cell partitions, NATS/Redis restarts and BMC faults are reported as not simulated.
  */
+import type { Clock } from '../core/ports/clock.ts';
+import type { Rng } from '../core/rng.ts';
 import type { HostAgent } from '../host-agent/agent.ts';
 import type { FakeHypervisor } from '../host-agent/drivers/fake-hypervisor.ts';
 import type { FaultTarget, FaultTiming, HostCount, Scenario } from './scenario-types.ts';
 import type { SimHost, World } from './world.ts';
 
-export function scheduleFaults(s: Scenario, w: World, startMs: number, log: (l: string) => void): void {
-  const rng = w.rng;
-  const cellNames = [...w.cells.keys()];
-  const at = (relMs: number, fn: () => void) =>
-    w.clock.setTimeout(fn, Math.max(0, Math.round(startMs + relMs - w.clock.now())));
+/** What a fault does to the running control plane: in process (virtual) or to processes (real time). */
+export interface FaultActions {
+  /**
+   * Stops the replica that leads `role` in `cell` (its standby takes over) and starts a fresh
+   * standby in its place; a description of what stopped, or null when no replica leads.
+   */
+  leaderLoss(role: 'scheduler' | 'conductor', cell: string): string | null;
+  /** down/up: the hypervisors fail every operation and the agents stop beating (or both back); silent/beat: heartbeats only. */
+  hosts(cmd: 'down' | 'up' | 'silent' | 'beat', hosts: readonly SimHost[]): void;
+  /** Spawns on these hosts fail with this probability (undefined: back to the scenario's rate). */
+  spawnFailure(hosts: readonly SimHost[], probability: number | undefined): void;
+  /** Cuts the cell off from NATS, etcd and Redis (true) or reconnects it; absent: not simulated. */
+  partition?(cell: string, cut: boolean): void;
+  /** Stops the server for `downtimeMs` and starts it again; resolves with what happened. Absent: not simulated. */
+  restart?(service: 'nats' | 'redis', downtimeMs: number): Promise<string>;
+}
+
+export interface FaultEnv {
+  readonly mode: 'virtual' | 'real';
+  readonly clock: Pick<Clock, 'now' | 'setTimeout'>;
+  readonly rng: Rng;
+  readonly cells: readonly string[];
+  /** Every simulated host, in a fixed order (host picks are drawn from the seed over it). */
+  readonly hosts: readonly SimHost[];
+  readonly actions: FaultActions;
+}
+
+/** The virtual world's fault actions: replicas restarted in process, fakes and agents switched. */
+export function worldFaultActions(w: World): FaultActions {
   const agentsOf = new Map<string, Map<string, HostAgent>>();
   const agent = (h: SimHost): HostAgent | undefined => {
     let m = agentsOf.get(h.cell);
@@ -30,8 +56,35 @@ export function scheduleFaults(s: Scenario, w: World, startMs: number, log: (l: 
     return m.get(h.name);
   };
   const fake = (h: SimHost): FakeHypervisor | undefined => w.cells.get(h.cell)?.fleet.fake(h.name);
+  return {
+    leaderLoss(role, cell) {
+      const c = w.cells.get(cell)!;
+      const i = c.replicas.findIndex((r) =>
+        role === 'conductor' ? r.conductor?.serving : r.shards.some((x) => x.serving),
+      );
+      if (i < 0) return null;
+      void w.restartReplica(cell, i);
+      return `replica ${i} of ${cell} stops (its standby takes over) and restarts as a standby`;
+    },
+    hosts(cmd, hosts) {
+      for (const h of hosts) {
+        if (cmd === 'down' || cmd === 'up') fake(h)?.setDown(cmd === 'down');
+        agent(h)?.missHeartbeats(cmd === 'down' || cmd === 'silent' ? -1 : 0);
+      }
+    },
+    spawnFailure(hosts, probability) {
+      for (const h of hosts) fake(h)?.setFailureRate('spawn', probability);
+    },
+  };
+}
+
+export function scheduleFaults(s: Scenario, env: FaultEnv, startMs: number, log: (l: string) => void): void {
+  const { rng, actions } = env;
+  const cellNames = env.cells;
+  const at = (relMs: number, fn: () => void) =>
+    env.clock.setTimeout(fn, Math.max(0, Math.round(startMs + relMs - env.clock.now())));
   const targeted = (t: FaultTarget): SimHost[] =>
-    [...w.hosts.values()].filter(
+    env.hosts.filter(
       (h) => (t.cell === null || h.cell === t.cell) && (t.profile === null || h.profile === t.profile),
     );
   const pick = (target: FaultTarget, count: HostCount): SimHost[] => {
@@ -43,6 +96,7 @@ export function scheduleFaults(s: Scenario, w: World, startMs: number, log: (l: 
     hosts.length <= 3
       ? hosts.map((h) => h.name).join(', ')
       : `${hosts[0]!.name} and ${hosts.length - 1} more`;
+  const sec = (ms: number) => Math.round(ms / 1000);
 
   for (const f of s.faults) {
     switch (f.kind) {
@@ -51,15 +105,11 @@ export function scheduleFaults(s: Scenario, w: World, startMs: number, log: (l: 
         for (const t of faultTimes(f.timing, s.run.durationMs, rng))
           at(t, () => {
             const cell = f.cell ?? cellNames[rng.int(cellNames.length)]!;
-            const c = w.cells.get(cell)!;
-            const i = c.replicas.findIndex((r) =>
-              f.kind === 'conductor_leader_loss' ? r.conductor?.serving : r.shards.some((x) => x.serving),
+            const what = actions.leaderLoss(
+              f.kind === 'conductor_leader_loss' ? 'conductor' : 'scheduler',
+              cell,
             );
-            if (i < 0) return;
-            log(
-              `t=${Math.round(t / 1000)}s ${f.kind}: replica ${i} of ${cell} stops (its standby takes over) and restarts as a standby`,
-            );
-            void w.restartReplica(cell, i);
+            log(`t=${sec(t)}s ${f.kind}: ${what ?? `no replica of ${cell} leads; nothing to stop`}`);
           });
         break;
       case 'host_crash':
@@ -67,50 +117,68 @@ export function scheduleFaults(s: Scenario, w: World, startMs: number, log: (l: 
           at(t, () => {
             const hosts = pick(f.target, f.hosts);
             log(
-              `t=${Math.round(t / 1000)}s host_crash: ${names(hosts)} down${f.recoverAfterMs === null ? '' : ` for ${f.recoverAfterMs / 1000}s`}`,
+              `t=${sec(t)}s host_crash: ${names(hosts)} down${f.recoverAfterMs === null ? '' : ` for ${f.recoverAfterMs / 1000}s`}`,
             );
-            for (const h of hosts) {
-              fake(h)?.setDown(true);
-              agent(h)?.missHeartbeats(-1);
-            }
-            if (f.recoverAfterMs !== null)
-              at(t + f.recoverAfterMs, () => {
-                for (const h of hosts) {
-                  fake(h)?.setDown(false);
-                  agent(h)?.missHeartbeats(0);
-                }
-              });
+            actions.hosts('down', hosts);
+            if (f.recoverAfterMs !== null) at(t + f.recoverAfterMs, () => actions.hosts('up', hosts));
           });
         break;
       case 'heartbeat_loss':
         for (const t of faultTimes(f.timing, s.run.durationMs, rng))
           at(t, () => {
             const hosts = pick(f.target, f.hosts);
-            log(
-              `t=${Math.round(t / 1000)}s heartbeat_loss: ${names(hosts)} silent for ${f.durationMs / 1000}s`,
-            );
-            for (const h of hosts) agent(h)?.missHeartbeats(-1);
-            at(t + f.durationMs, () => {
-              for (const h of hosts) agent(h)?.missHeartbeats(0);
-            });
+            log(`t=${sec(t)}s heartbeat_loss: ${names(hosts)} silent for ${f.durationMs / 1000}s`);
+            actions.hosts('silent', hosts);
+            at(t + f.durationMs, () => actions.hosts('beat', hosts));
           });
         break;
       case 'spawn_failure': {
-        const hosts = () => targeted(f.target);
-        at(f.startMs, () => {
-          for (const h of hosts()) fake(h)?.setFailureRate('spawn', f.probability);
-        });
+        at(f.startMs, () => actions.spawnFailure(targeted(f.target), f.probability));
         if (f.endMs < s.run.durationMs)
-          at(f.endMs, () => {
-            for (const h of hosts()) fake(h)?.setFailureRate('spawn', undefined);
-          });
+          at(f.endMs, () => actions.spawnFailure(targeted(f.target), undefined));
         log(
           `spawn_failure: ${f.probability} of spawns fail on ${describeTarget(f.target)} from ${f.startMs / 1000}s to ${Math.min(f.endMs, s.run.durationMs) / 1000}s`,
         );
         break;
       }
+      case 'cell_partition': {
+        const partition = actions.partition?.bind(actions);
+        if (!partition) {
+          log(`${f.kind}: not simulated in ${env.mode} mode (skipped)`);
+          break;
+        }
+        for (const t of faultTimes(f.timing, s.run.durationMs, rng))
+          at(t, () => {
+            log(
+              `t=${sec(t)}s cell_partition: ${f.cell} cut off from NATS, etcd and Redis for ${f.durationMs / 1000}s`,
+            );
+            partition(f.cell, true);
+            at(t + f.durationMs, () => {
+              log(`t=${sec(t + f.durationMs)}s cell_partition: ${f.cell} reconnected`);
+              partition(f.cell, false);
+            });
+          });
+        break;
+      }
+      case 'nats_restart':
+      case 'redis_restart': {
+        const restart = actions.restart?.bind(actions);
+        if (!restart) {
+          log(`${f.kind}: not simulated in ${env.mode} mode (skipped)`);
+          break;
+        }
+        const service = f.kind === 'nats_restart' ? 'nats' : 'redis';
+        for (const t of faultTimes(f.timing, s.run.durationMs, rng))
+          at(t, () => {
+            void restart(service, f.downtimeMs).then(
+              (what) => log(`t=${sec(t)}s ${f.kind}: ${what}`),
+              (err) => log(`t=${sec(t)}s ${f.kind} failed: ${(err as Error).message}`),
+            );
+          });
+        break;
+      }
       default:
-        log(`${f.kind}: not simulated in virtual mode yet (skipped)`);
+        log(`${f.kind}: not simulated in ${env.mode} mode yet (skipped)`);
     }
   }
 }
@@ -121,7 +189,7 @@ function describeTarget(t: FaultTarget): string {
 }
 
 /** The fault's firing times (ms since run start) within the run. */
-export function faultTimes(t: FaultTiming, durationMs: number, rng: World['rng']): number[] {
+export function faultTimes(t: FaultTiming, durationMs: number, rng: Rng): number[] {
   if (t.kind === 'at') return t.atMs < durationMs ? [t.atMs] : [];
   const out: number[] = [];
   if (t.kind === 'every') {

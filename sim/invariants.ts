@@ -15,20 +15,30 @@ import { loadTree } from '../actors/provider-tree.ts';
 import { type TreeChanged, treeChanged } from '../actors/provider-tree-messages.ts';
 import { TREE_INDEX } from '../actors/provider-tree-store.ts';
 import { InstanceStore } from '../cells/instances.ts';
+import type { CellRecord } from '../cells/mapping.ts';
+import type { CellMemberships } from '../cells/memberships.ts';
 import { decode } from '../core/codec/envelope.ts';
 import type { Uuid } from '../core/model/ids.ts';
 import { capacity, makeInventory } from '../core/model/inventory.ts';
 import { providerUsages } from '../core/placement/usages.ts';
 import type { Bus, Subscription } from '../core/ports/bus.ts';
+import type { Clock } from '../core/ports/clock.ts';
 import type { Store } from '../core/ports/store.ts';
 import { indexPages } from '../core/stores/records.ts';
 import type { FleetHost } from './capacity.ts';
-import type { World } from './world.ts';
 
 export interface Violation {
   readonly atMs: number;
   readonly invariant: string;
   readonly message: string;
+}
+
+/** What the checker reads: a virtual World (sim/world.ts) or a real-time run's cells on Redis. */
+export interface CheckedWorld {
+  readonly clock: Pick<Clock, 'now'>;
+  readonly cells: ReadonlyMap<string, { readonly store: Store; readonly record: CellRecord }>;
+  readonly hosts: ReadonlyMap<string, { readonly az: string }>;
+  readonly registry: { readonly memberships: Pick<CellMemberships, 'instanceMappings'> };
 }
 
 export class InvariantChecker {
@@ -39,7 +49,7 @@ export class InvariantChecker {
   readonly disabledAt = new Map<string, number>();
 
   constructor(
-    private readonly world: World,
+    private readonly world: CheckedWorld,
     private readonly startMs: number,
   ) {}
 
@@ -90,7 +100,12 @@ export class InvariantChecker {
    * The end-of-run checks over the cell stores. `requests`: every submitted request's uuid with
    * what the run expects of it (`deleted`: a planned delete completed, so the record is gone).
    */
-  async final(requests: ReadonlyMap<string, { readonly deleted: boolean }>): Promise<FleetHost[]> {
+  async final(
+    requests: ReadonlyMap<
+      string,
+      { readonly deleted: boolean; readonly ended?: string; readonly stage?: string }
+    >,
+  ): Promise<FleetHost[]> {
     const seen = new Set<string>();
     /** Each host's free capacity and traits, read on the way (the capacity table's input). */
     const fleet: FleetHost[] = [];
@@ -105,7 +120,7 @@ export class InvariantChecker {
         if (v.status === 'BUILD')
           this.violate(
             'ended',
-            `${name}: instance ${v.uuid} is still BUILD at the end (task ${v.taskState})`,
+            `${name}: instance ${v.uuid} is still BUILD at the end (task ${v.taskState}${v.placement ? `, placed on ${v.placement.host}` : ''})`,
           );
         if (v.status === 'ERROR' && !v.fault?.message)
           this.violate('ended', `${name}: instance ${v.uuid} is ERROR without a fault`);
@@ -181,8 +196,12 @@ export class InvariantChecker {
     }
     for (const [uuid, r] of requests) {
       this.checks++;
-      if (!r.deleted && !seen.has(uuid))
-        this.violate('lost', `request ${uuid} was accepted but has no instance record`);
+      // A refused request was answered with an error: nothing was accepted, nothing can be lost.
+      if (!r.deleted && !seen.has(uuid) && r.ended !== 'refused')
+        this.violate(
+          'lost',
+          `request ${uuid} was accepted but has no instance record${r.stage ? ` (submit: ${r.stage})` : ''}`,
+        );
       if (r.deleted && seen.has(uuid))
         this.violate('ended', `instance ${uuid} was deleted but its record remains`);
     }

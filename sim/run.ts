@@ -23,7 +23,7 @@ import {
   type Fragmentation,
   fragmentation,
 } from './capacity.ts';
-import { scheduleFaults } from './faults.ts';
+import { scheduleFaults, worldFaultActions } from './faults.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
 import { stableJson } from './report/json.ts';
 import type { SimReport } from './report/types.ts';
@@ -74,7 +74,7 @@ const UTILISATION_EVERY_MS = 10_000;
 export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise<SimResult> {
   if (s.run.mode !== 'virtual')
     throw new Error(
-      `scenario ${s.name}: mode "real" (NATS/etcd/Redis in real time) is not implemented by "cellplane sim" yet; run it with --virtual, or run the role processes ("cellplane api|conductor|scheduler|agents") for a real-time test`,
+      `scenario ${s.name}: mode "real" runs in real time on NATS/etcd/Redis: use runRealtime (sim/realtime/run.ts), or "cellplane sim --real"`,
     );
   const log = o.log ?? (() => {});
   const wallStart = performance.now();
@@ -151,19 +151,25 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
         .catch((err) => log(`delete of ${uuid} not enqueued: ${toCellplaneError(err).message}`));
     };
 
-    scheduleFaults(s, w, runStart, log);
+    scheduleFaults(
+      s,
+      {
+        mode: 'virtual',
+        clock,
+        rng: w.rng,
+        cells: [...w.cells.keys()],
+        hosts: [...w.hosts.values()],
+        actions: worldFaultActions(w),
+      },
+      runStart,
+      log,
+    );
     const workload = startWorkload(s, clock, runStart, submit);
     let nextSample = 0;
     while (rel() < s.run.durationMs) {
       await clock.advance(1_000);
       if (rel() >= nextSample) {
-        for (const [name, u] of used) {
-          const cap = capacities.get(name)!;
-          metrics.sampleUtilisation(rel(), name, {
-            VCPU: { used: u.VCPU, capacity: cap.VCPU },
-            MEMORY_MB: { used: u.MEMORY_MB, capacity: cap.MEMORY_MB },
-          });
-        }
+        book.sampleUtilisation(rel(), capacities);
         nextSample += UTILISATION_EVERY_MS;
       }
       o.onProgress?.({
@@ -260,7 +266,7 @@ function allServing(w: World): boolean {
 }
 
 /** Per cell: VCPU and MEMORY_MB capacity of its hosts (as Placement computes it). */
-function cellCapacities(s: Scenario): Map<string, { VCPU: number; MEMORY_MB: number }> {
+export function cellCapacities(s: Scenario): Map<string, { VCPU: number; MEMORY_MB: number }> {
   const out = new Map<string, { VCPU: number; MEMORY_MB: number }>();
   for (const c of s.fleet.cells) {
     let VCPU = 0;
@@ -275,7 +281,7 @@ function cellCapacities(s: Scenario): Map<string, { VCPU: number; MEMORY_MB: num
   return out;
 }
 
-function capacityOf(s: Scenario, hosts: FleetHost[]): { table: CapacityTable; frag: Fragmentation } {
+export function capacityOf(s: Scenario, hosts: FleetHost[]): { table: CapacityTable; frag: Fragmentation } {
   const specs: FlavorSpec[] = Object.values(s.workload.flavors).map((f) => ({
     name: f.name,
     resources: { VCPU: f.vcpus, MEMORY_MB: f.ramMb, ...(f.diskGb ? { DISK_GB: f.diskGb } : {}) },

@@ -159,21 +159,8 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
       const replicas: CellRoles[] = [];
       for (let i = 0; i < 2; i++)
         replicas.push(await startReplica(c.name, record.uuid, store, shardCount, i));
-      const specs: FakeHostSpec[] = [];
-      const cellHosts: SimHost[] = [];
-      let n = 0;
-      for (const g of c.hostGroups) {
-        const profile = s.fleet.profiles[g.profile]!;
-        for (let k = 0; k < g.count; k++) {
-          n++;
-          const name = `${c.name}-${g.profile}-${String(n).padStart(5, '0')}`;
-          const az = g.availabilityZones[k % Math.max(1, g.availabilityZones.length)] ?? 'nova';
-          specs.push(hostSpec(name, profile, g.allocationRatios));
-          const h = { name, cell: c.name, profile: g.profile, az };
-          cellHosts.push(h);
-          hosts.set(name, h);
-        }
-      }
+      const { specs, hosts: cellHosts } = cellFleet(s, c);
+      for (const h of cellHosts) hosts.set(h.name, h);
       const fleetBus = broker.connect();
       const spawnFailure = c.spawnFailureRate ?? 0;
       const fleet = await startFakeFleet({
@@ -230,6 +217,27 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
     await stop();
     throw err;
   }
+}
+
+/** A cell's hosts: names, profiles and zones, and the fake hypervisors' specs, in a fixed order. */
+export function cellFleet(
+  s: Scenario,
+  c: Scenario['fleet']['cells'][number],
+): { specs: FakeHostSpec[]; hosts: SimHost[] } {
+  const specs: FakeHostSpec[] = [];
+  const hosts: SimHost[] = [];
+  let n = 0;
+  for (const g of c.hostGroups) {
+    const profile = s.fleet.profiles[g.profile]!;
+    for (let k = 0; k < g.count; k++) {
+      n++;
+      const name = `${c.name}-${g.profile}-${String(n).padStart(5, '0')}`;
+      const az = g.availabilityZones[k % Math.max(1, g.availabilityZones.length)] ?? 'nova';
+      specs.push(hostSpec(name, profile, g.allocationRatios));
+      hosts.push({ name, cell: c.name, profile: g.profile, az });
+    }
+  }
+  return { specs, hosts };
 }
 
 function hostSpec(

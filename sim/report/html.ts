@@ -5,7 +5,7 @@
  */
 import { escapeHtml } from './escape.ts';
 import { barChart, legend, lineChart } from './svg.ts';
-import { bootsPerSecond, formatDuration, round, type SimReport, scenarioExtras } from './types.ts';
+import { bootsPerSecond, formatDuration, round, type SimReport, scenarioExtras, timeKind } from './types.ts';
 
 /** Most invariant violations listed in full; the rest are counted. */
 const MAX_VIOLATIONS_SHOWN = 100;
@@ -64,7 +64,7 @@ function header(r: SimReport): string {
   const facts: [string, string][] = [
     ['seed', String(s.seed)],
     ['mode', s.mode],
-    ['simulated time', formatDuration(r.metrics.durationMs)],
+    [`${timeKind(r)} time`, formatDuration(r.metrics.durationMs)],
   ];
   if (s.hash !== undefined) facts.push(['metrics hash', String(s.hash)]);
   facts.push(...scenarioExtras(s));
@@ -120,9 +120,9 @@ function bootsSection(r: SimReport): string {
   const points = bootsPerSecond(m).map((y, i): [number, number] => [(i * m.boots.bucketMs) / 1000, y]);
   const svg = lineChart({
     id: 'chart-boots',
-    title: 'Boots per second over simulated time',
+    title: `Boots per second over ${timeKind(r)} time`,
     description: `${points.length} buckets of ${formatDuration(m.boots.bucketMs)}`,
-    xLabel: 'simulated time (s)',
+    xLabel: `${timeKind(r)} time (s)`,
     yLabel: 'boots/s',
     series: [{ name: 'boots/s', points }],
   });
@@ -136,7 +136,7 @@ function latencySection(r: SimReport): string {
     id: 'chart-latency',
     title: 'Latency percentiles (ms)',
     description: 'Schedule latency (submitted to scheduled) and end-to-end latency (submitted to active)',
-    valueLabel: 'milliseconds of simulated time',
+    valueLabel: `milliseconds of ${timeKind(r)} time`,
     seriesNames: ['schedule', 'end-to-end'],
     groups: keys.map((k) => ({ label: k, values: [schedule[k] ?? 0, endToEnd[k] ?? 0] })),
   });
@@ -148,7 +148,7 @@ function latencySection(r: SimReport): string {
   ).map(([name, l]) => [name, l.count, ms(l.mean), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max)]);
   const t = table(
     'latency-table',
-    'Latency (ms of simulated time)',
+    `Latency (ms of ${timeKind(r)} time)`,
     ['latency', 'count', 'mean', 'p50', 'p95', 'p99', 'max'],
     rows,
     [false, true, true, true, true, true, true],
@@ -164,8 +164,8 @@ function utilisationSection(r: SimReport): string {
     const svg = lineChart({
       id: `chart-util-${i}`,
       title: `Utilisation of ${rc} per cell`,
-      description: `Used / capacity of ${rc} in each of ${series.length} cells over simulated time`,
-      xLabel: 'simulated time (s)',
+      description: `Used / capacity of ${rc} in each of ${series.length} cells over ${timeKind(r)} time`,
+      xLabel: `${timeKind(r)} time (s)`,
       yLabel: `${rc} used (%)`,
       yMax: 100,
       series: series.map((s) => ({

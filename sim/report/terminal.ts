@@ -4,7 +4,7 @@
  * colour never breaks alignment. User strings are stripped of control characters.
  */
 import { escapeTerminal, truncate } from './escape.ts';
-import { bootsPerSecond, formatDuration, round, type SimReport, scenarioExtras } from './types.ts';
+import { bootsPerSecond, formatDuration, round, type SimReport, scenarioExtras, timeKind } from './types.ts';
 
 export interface SummaryOptions {
   /** Colour the output with ANSI codes. Default: `shouldColour(process.stdout)`. */
@@ -91,7 +91,7 @@ export function renderSummaryTable(report: SimReport, options: SummaryOptions = 
   const facts: [string, Cell][] = [
     ['seed', p.cell(s.seed)],
     ['mode', p.cell(s.mode)],
-    ['simulated time', p.cell(formatDuration(m.durationMs))],
+    [`${timeKind(report)} time`, p.cell(formatDuration(m.durationMs))],
     ...(s.hash === undefined ? [] : ([['metrics hash', p.cell(s.hash)]] as [string, Cell][])),
     ...scenarioExtras(s).map(([k, val]): [string, Cell] => [k, p.cell(val)]),
     ['submitted', p.cell(m.requests.submitted)],
@@ -113,7 +113,7 @@ export function renderSummaryTable(report: SimReport, options: SummaryOptions = 
     facts.map(([k, c]) => [{ text: k }, c]),
   );
 
-  p.title('Latency (ms of simulated time)');
+  p.title(`Latency (ms of ${timeKind(report)} time)`);
   const lat = (name: string, l: typeof m.latencyMs.schedule) =>
     [name, l.count, ms(l.mean), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max)].map((x) => p.cell(x));
   p.table(

@@ -24,6 +24,11 @@ export interface SimReport {
   invariants: { checks: number; violations: string[] };
 }
 
+/** What the report's times are: simulated (virtual mode) or wall-clock (real time). */
+export function timeKind(r: SimReport): 'simulated' | 'wall-clock' {
+  return r.scenario.mode === 'real' ? 'wall-clock' : 'simulated';
+}
+
 /** Scenario keys shown in the header rather than in the free-form list. */
 export const HEADER_KEYS: ReadonlySet<string> = new Set(['name', 'seed', 'mode', 'hash']);
 

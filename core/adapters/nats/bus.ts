@@ -36,6 +36,12 @@ export interface NatsBusOptions {
   prefix?: string;
   /** Cap on each stream's size in bytes (JetStream reserves it). Default DEFAULT_STREAM_MAX_BYTES. */
   streamMaxBytes?: number;
+  /**
+   * Reconnect attempts after the connection is lost; -1 (the default): forever, as a daemon must
+   * (nats.js alone gives up after 10 attempts, ~20 s: a longer partition or server restart would
+   * leave the process without a bus for good).
+   */
+  maxReconnectAttempts?: number;
 }
 
 /** What the work-queue and event-stream parts need from the bus. */
@@ -67,7 +73,12 @@ export class NatsBus implements Bus, NatsBusContext {
       throw new CellplaneError('invalid', `bus prefix "${opts.prefix}" must be letters and digits`);
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: opts.servers, ...(opts.name ? { name: opts.name } : {}) });
+      nc = await connect({
+        servers: opts.servers,
+        maxReconnectAttempts: opts.maxReconnectAttempts ?? -1,
+        reconnectTimeWait: 1_000,
+        ...(opts.name ? { name: opts.name } : {}),
+      });
     } catch (err) {
       throw new CellplaneError('unavailable', `cannot connect to NATS at ${String(opts.servers)}`, {
         cause: err,

@@ -19,11 +19,12 @@ const load = (name: string): Scenario => {
 describe('example scenarios', () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
 
-  it('has the five documented examples', () => {
+  it('has the six documented examples', () => {
     expect(files.sort()).toEqual([
       'boot-storm-50k.yaml',
       'capacity-hand.yaml',
       'realtime-10k.yaml',
+      'realtime-small.yaml',
       'small-mixed.yaml',
       'trace-replay.yaml',
     ]);
