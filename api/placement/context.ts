@@ -2,11 +2,18 @@
 
 import type { CandidateRequest } from '../../core/placement/candidates.ts';
 import type { Outcome } from '../../core/placement/errors.ts';
+import type { CandidateSlots } from '../../core/placement/index/index.ts';
 import type { Candidates, PlacementState } from '../../core/placement/operations.ts';
 import type { PlacementService } from './service.ts';
 
-/** The allocation-candidate search: the engine's reference scan by default, the index later. */
-export type CandidateSearch = (state: PlacementState, req: CandidateRequest) => Outcome<Candidates>;
+/**
+ * The allocation-candidate search: the reference scan's `Candidates`, or the columnar index's
+ * `CandidateSlots` (the same answer, written to JSON without building its objects).
+ */
+export type CandidateSearch = (
+  state: PlacementState,
+  req: CandidateRequest,
+) => Outcome<Candidates | CandidateSlots>;
 
 export interface RouteContext {
   readonly service: PlacementService;

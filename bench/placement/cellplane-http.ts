@@ -16,11 +16,16 @@
 import { deepStrictEqual } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
-import { candidatesText } from '../../api/placement/candidates-text.ts';
+import { candidateSlotsBody } from '../../api/placement/candidates-slots-text.ts';
 import { Microversion } from '../../api/placement/microversion.ts';
 import { candidatesJson } from '../../api/placement/routes/allocation-candidates.ts';
 import type { CandidateRequest } from '../../core/placement/candidates.ts';
-import { CandidateIndex, indexCandidates } from '../../core/placement/index/index.ts';
+import {
+  CandidateIndex,
+  indexCandidateSlots,
+  indexCandidates,
+  slotsToCandidates,
+} from '../../core/placement/index/index.ts';
 import { unwrap } from '../../core/placement/operations.ts';
 import { percentile } from '../lib/stats.ts';
 import { loadState, makeFleet } from './fleet.ts';
@@ -99,16 +104,19 @@ async function drive(op: () => Promise<unknown>, inFlight: number, ms: number, m
 }
 
 /**
- * Where a request's server time goes, timed in process on the same fleet: the search, the JSON
- * text the API writes (candidatesText, 1.12+), and the object form + JSON.stringify it replaced.
+ * Where a request's server time goes, timed in process on the same fleet: the search as the API
+ * runs it (the index's slots), the JSON body the API writes from them (candidateSlotsBody, with
+ * the per-provider text kept in the index as in a running server), and the object form +
+ * JSON.stringify it replaced.
  */
 function timeSteps(index: CandidateIndex, request: CandidateRequest, bodyBytes: number) {
   const v = new Microversion(39);
-  const found = unwrap(indexCandidates(index, request));
+  const search = () => unwrap(indexCandidateSlots(index, request)!);
+  const found = search();
   const steps = {
-    search: () => unwrap(indexCandidates(index, request)),
-    text: () => Buffer.from(candidatesText(found, request, v)),
-    objects: () => Buffer.from(JSON.stringify(candidatesJson(found, request, v))),
+    search,
+    text: () => candidateSlotsBody(found, request, v),
+    objects: () => Buffer.from(JSON.stringify(candidatesJson(slotsToCandidates(found), request, v))),
   };
   const p50 = (op: () => unknown) => {
     timeCalls(op, BREAKDOWN_WARMUP);

@@ -3,11 +3,15 @@
  * (candidate-query.ts); the answer is shaped per microversion as
  * placement/handlers/allocation_candidate.py does (list form before 1.12, mappings 1.34,
  * summaries: requested classes only before 1.27, traits 1.17, parent/root 1.29). From 1.12 the
- * answer is written straight to JSON text (candidates-text.ts, the same bytes, ~3× cheaper).
+ * answer is written straight to JSON text, the same bytes as the object form: from the index's
+ * slots (candidates-slots-text.ts) or, for the reference scan's answers, from its `Candidates`
+ * (candidates-text.ts). The body is handed to fastify as a Buffer: sent as is, never serialised.
  */
 import type { FastifyInstance } from 'fastify';
 import type { CandidateRequest } from '../../../core/placement/candidates.ts';
+import { CandidateSlots, slotsToCandidates } from '../../../core/placement/index/index.ts';
 import type { Candidates } from '../../../core/placement/operations.ts';
+import { candidateSlotsBody } from '../candidates-slots-text.ts';
 import { candidatesText } from '../candidates-text.ts';
 import type { RouteOptions } from '../context.ts';
 import { unwrapOutcome } from '../errors.ts';
@@ -21,14 +25,28 @@ export async function allocationCandidateRoutes(app: FastifyInstance, { ctx }: R
       const v = mv(req);
       requireVersion(v, 10);
       const request = candidateRequest(req, v);
-      const text = await ctx.service.read((s) => {
-        const c = unwrapOutcome(ctx.candidates(s, request));
-        return v.atLeast(12) ? candidatesText(c, request, v) : JSON.stringify(candidatesJson(c, request, v));
-      });
+      const body = await ctx.service.read((s) =>
+        candidatesBody(unwrapOutcome(ctx.candidates(s, request)), request, v),
+      );
       cacheHeaders(req, reply, ctx.now);
-      return reply.code(200).header('content-type', 'application/json').send(Buffer.from(text));
+      return reply.code(200).header('content-type', 'application/json').send(body);
     },
   });
+}
+
+/** The answer's JSON body, written while the state is the one searched. */
+export function candidatesBody(
+  found: Candidates | CandidateSlots,
+  request: CandidateRequest,
+  v: Microversion,
+): Buffer {
+  if (found instanceof CandidateSlots) {
+    if (v.atLeast(12)) return candidateSlotsBody(found, request, v);
+    return candidatesBody(slotsToCandidates(found), request, v);
+  }
+  return Buffer.from(
+    v.atLeast(12) ? candidatesText(found, request, v) : JSON.stringify(candidatesJson(found, request, v)),
+  );
 }
 
 export function candidatesJson(c: Candidates, request: CandidateRequest, v: Microversion) {

@@ -19,7 +19,19 @@ const ROOT_REQUIRED_RULES = new Microversion(22);
 const KINDS = ['resources', 'required', 'member_of', 'in_tree'] as const;
 const STRING = { type: 'string' };
 
+/** One query schema per microversion, built once (validate.ts then finds it compiled by identity). */
+const schemas = new Map<number, Schema>();
+
 function schemaFor(v: Microversion): Schema {
+  let schema = schemas.get(v.minor);
+  if (!schema) {
+    schema = buildSchema(v);
+    schemas.set(v.minor, schema);
+  }
+  return schema;
+}
+
+function buildSchema(v: Microversion): Schema {
   const properties: Record<string, unknown> = {};
   if (v.atLeast(16)) properties.limit = { type: 'string', pattern: '^[1-9][0-9]*$', minLength: 1 };
   if (!v.atLeast(25)) {

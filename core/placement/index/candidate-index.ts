@@ -13,6 +13,11 @@
  * `max(compactMinHoles, live × compactHoleRatio)` the index rebuilds from the state (which
  * re-slots in creation order). Call `close()` to stop listening.
  *
+ * `derived[slot]` is for readers that derive something from one provider and keep it between
+ * queries (the Placement API keeps the provider's JSON text there): the index clears it whenever
+ * that provider changes in any way (its slot is re-read, renamed, moved with its tree, deleted)
+ * and on a rebuild, so what a reader finds there was derived from the provider as it is now.
+ *
  * Reads only the state's public views (never its maps); the query is in query.ts.
  */
 import type { Uuid } from '../../model/ids.ts';
@@ -46,6 +51,8 @@ export class CandidateIndex {
   readonly columns = new Map<string, ClassColumn>();
   readonly traitBits = new Map<string, Bitset>();
   readonly aggregateBits = new Map<Uuid, Bitset>();
+  /** Per slot, a reader's value derived from the provider; see the header. */
+  derived: unknown[] = [];
   /** Rebuilds so far (the first build included): for tests and measurements. */
   rebuilds = 0;
   private holes = 0;
@@ -116,6 +123,7 @@ export class CandidateIndex {
       this.rebuild(); // cannot happen: every provider has a slot
       return;
     }
+    this.derived[slot] = undefined;
     switch (c.what) {
       case 'deleted':
         this.deleted(c.uuid, slot);
@@ -170,6 +178,7 @@ export class CandidateIndex {
 
   /** Everything about one slot from the state. */
   private fill(slot: number): void {
+    this.derived[slot] = undefined;
     this.slotClasses[slot] = this.slotTraits[slot] = this.slotAggregates[slot] = NO_STRINGS;
     this.members[slot] = undefined;
     this.fillTree(slot);
@@ -180,6 +189,7 @@ export class CandidateIndex {
   }
 
   private fillTree(slot: number): void {
+    this.derived[slot] = undefined;
     const rp = this.state.provider(this.uuidOf[slot]!)!;
     const rootSlot = this.slotOf.get(rp.rootUuid)!;
     this.rootOf[slot] = rootSlot;
@@ -237,6 +247,7 @@ export class CandidateIndex {
     this.slotTraits = new Array(slots).fill(NO_STRINGS);
     this.slotAggregates = new Array(slots).fill(NO_STRINGS);
     this.members = new Array(slots);
+    this.derived = new Array(slots);
   }
 
   private grow(slots: number): void {

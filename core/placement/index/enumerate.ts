@@ -1,18 +1,22 @@
 /**
  * Step 4 of the query: for each surviving root in slot order, the tree's givers per class (in
- * subtree order) and their combinations — first class varying slowest, as in the reference —
- * keeping those whose providers together meet every `required` any-of set, up to `stopAt`.
+ * subtree order: eligible slots whose inventory can give the amount) and their combinations —
+ * first class varying slowest, as in the reference — keeping those whose providers together meet
+ * every `required` any-of set, up to `stopAt`. A tree without a giver for some class is skipped.
  * Like the reference, at most MAX_COMBINATIONS_PER_TREE combinations are visited per tree (kept
- * or not). The loops use the scratch buffers; only kept candidates allocate.
+ * or not). The loops use the scratch buffers; kept candidates go into `out` as slots (slots.ts),
+ * so nothing is allocated per candidate.
  */
-import { type AllocationRequest, MAX_COMBINATIONS_PER_TREE } from '../candidates.ts';
+import { MAX_COMBINATIONS_PER_TREE } from '../candidates.ts';
 import { type Bitset, hasBit } from './bitset.ts';
 import type { CandidateIndex } from './candidate-index.ts';
-import { toRequest } from './output.ts';
+import type { ClassColumn } from './columns.ts';
 import type { Scratch } from './scratch.ts';
+import type { CandidateSlots } from './slots.ts';
 
 export interface EnumerationPlan {
-  readonly classes: readonly string[];
+  /** Per requested class, its column and amount. */
+  readonly columns: readonly ClassColumn[];
   readonly amounts: readonly number[];
   /** Per `required` any-of set, its traits' bitsets. */
   readonly required: readonly (readonly Bitset[])[];
@@ -20,13 +24,8 @@ export interface EnumerationPlan {
   readonly stopAt: number;
 }
 
-export function enumerate(
-  ix: CandidateIndex,
-  sc: Scratch,
-  plan: EnumerationPlan,
-  out: AllocationRequest[],
-): void {
-  if (out.length >= plan.stopAt) return;
+export function enumerate(ix: CandidateIndex, sc: Scratch, plan: EnumerationPlan, out: CandidateSlots): void {
+  if (out.count >= plan.stopAt) return;
   for (let i = 0; i < plan.words; i++) {
     let w = sc.survivors[i]!;
     while (w !== 0) {
@@ -43,16 +42,21 @@ function enumerateTree(
   sc: Scratch,
   plan: EnumerationPlan,
   root: number,
-  out: AllocationRequest[],
+  out: CandidateSlots,
 ): boolean {
-  const n = plan.classes.length;
+  const n = plan.columns.length;
   const tree = ix.treeOf(root);
   sc.fitTree(tree.length, n);
+  const eligible = sc.eligible;
   for (let c = 0; c < n; c++) {
-    const givers = sc.givers[c]!;
+    const col = plan.columns[c]!;
+    const amount = plan.amounts[c]!;
     const list = sc.lists[c]!;
     let k = 0;
-    for (let m = 0; m < tree.length; m++) if (hasBit(givers, tree[m]!)) list[k++] = tree[m]!;
+    for (let m = 0; m < tree.length; m++) {
+      const slot = tree[m]!;
+      if (hasBit(eligible, slot) && hasBit(col.present, slot) && col.canGive(slot, amount)) list[k++] = slot;
+    }
     if (k === 0) return true;
     sc.counts[c] = k;
     sc.idx[c] = 0;
@@ -60,8 +64,8 @@ function enumerateTree(
   for (let visited = 1; ; visited++) {
     for (let c = 0; c < n; c++) sc.combo[c] = sc.lists[c]![sc.idx[c]!]!;
     if (traitsMet(sc.combo, n, plan.required)) {
-      out.push(toRequest(ix, root, plan.classes, plan.amounts, sc.combo));
-      if (out.length >= plan.stopAt) return false;
+      out.push(root, sc.combo);
+      if (out.count >= plan.stopAt) return false;
     }
     let c = n - 1;
     while (c >= 0 && ++sc.idx[c]! === sc.counts[c]!) sc.idx[c--] = 0;

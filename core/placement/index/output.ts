@@ -7,18 +7,21 @@ import type { Uuid } from '../../model/ids.ts';
 import { capacity } from '../../model/inventory.ts';
 import type { AllocationRequest, ProviderSummary } from '../candidates.ts';
 import type { CandidateIndex } from './candidate-index.ts';
+import type { CandidateSlots } from './slots.ts';
 
-/** `combo[c]` is the slot giving `classes[c]`. */
-export function toRequest(
-  ix: CandidateIndex,
-  rootSlot: number,
-  classes: readonly string[],
-  amounts: readonly number[],
-  combo: Int32Array,
-): AllocationRequest {
+/** Every candidate in `found` as an AllocationRequest, in order. */
+export function toRequests(found: CandidateSlots): AllocationRequest[] {
+  const out: AllocationRequest[] = [];
+  for (let k = 0; k < found.count; k++) out.push(toRequest(found, k));
+  return out;
+}
+
+/** Candidate `k`: per provider its classes, in the order the classes were requested. */
+function toRequest(found: CandidateSlots, k: number): AllocationRequest {
+  const { index: ix, classes, amounts } = found;
   const allocations = new Map<Uuid, Map<string, number>>();
   for (let c = 0; c < classes.length; c++) {
-    const uuid = ix.uuidOf[combo[c]!]!;
+    const uuid = ix.uuidOf[found.giver(k, c)]!;
     let byClass = allocations.get(uuid);
     if (!byClass) {
       byClass = new Map();
@@ -27,7 +30,7 @@ export function toRequest(
     byClass.set(classes[c]!, amounts[c]!);
   }
   return {
-    rootUuid: ix.uuidOf[rootSlot]!,
+    rootUuid: ix.uuidOf[found.rootOf(k)]!,
     allocations,
     mappings: new Map([['', [...allocations.keys()]]]),
   };

@@ -1,18 +1,19 @@
 /**
  * Allocation candidates from a CandidateIndex — the same answer as `allocationCandidates`
- * (candidates.ts), in the same order, by vectorised passes over the slots:
+ * (candidates.ts), in the same order, by vectorised passes over the slots, then tree by tree:
  *
  * 1. eligible slots = alive ANDNOT (OR of the forbidden traits' bitsets), then the aggregate
  *    rules per slot, on the slot or its root (member_of: in one of every any-of set; forbidden
  *    aggregates: in none);
  * 2. surviving roots = the roots in scope (all, or in_tree's root) with every `rootRequired`
  *    trait and no `rootForbidden` one;
- * 3. per requested class: the eligible slots with inventory that can give the amount (unit
- *    rules, used + amount <= capacity) → a giver bitset, and their roots → AND into the
- *    survivors (after the first class only slots of surviving roots are checked);
- * 4. each `required` any-of set: roots of trees holding one of its traits (a necessary
+ * 3. each `required` any-of set: roots of trees holding one of its traits (a necessary
  *    condition; the exact rule — the candidate's providers together have them — is per combo);
- * 5. surviving roots in slot (= creation) order: enumerate.ts, stopping at `limit`.
+ * 4. surviving roots in slot (= creation) order: enumerate.ts finds per requested class the
+ *    tree's eligible slots with inventory that can give the amount (unit rules, used + amount
+ *    <= capacity), skips a tree lacking one, and lists combinations, stopping at `limit`. Done
+ *    per tree rather than as a pass per class over every slot, so a query that reaches its limit
+ *    early (1,000 of 10,000 hosts) checks only the trees it lists.
  * With `rng`, all candidates are listed, shuffled and cut at `limit`, like the reference.
  *
  * Scope: one unnumbered group, microversion 1.29+ semantics, no sharing providers in the state.
@@ -21,7 +22,6 @@
  */
 import type { Uuid } from '../../model/ids.ts';
 import {
-  type AllocationRequest,
   allocationCandidates,
   type CandidateOptions,
   type CandidateRequest,
@@ -32,12 +32,14 @@ import {
 } from '../candidates.ts';
 import { requestProblem } from '../candidates-request.ts';
 import { type Outcome, ok } from '../errors.ts';
-import { andInto, andNotInto, type Bitset, hasBit, setBit } from './bitset.ts';
+import { andInto, andNotInto, type Bitset, setBit } from './bitset.ts';
 import type { CandidateIndex } from './candidate-index.ts';
+import type { ClassColumn } from './columns.ts';
 import { enumerate } from './enumerate.ts';
 import { applyForbiddenAggregates, applyMemberOf, rootsOfInto } from './filters.ts';
-import { summaries } from './output.ts';
+import { summaries, toRequests } from './output.ts';
 import { Scratch } from './scratch.ts';
+import { CandidateSlots } from './slots.ts';
 
 const scratches = new WeakMap<CandidateIndex, Scratch>();
 const EMPTY: Bitset = new Uint32Array(0);
@@ -48,9 +50,42 @@ export function indexCandidates(
   opts: CandidateOptions = {},
 ): Outcome<Candidates> {
   const req = asRequest(input, opts);
+  const found = findSlots(ix, req, opts.rng ? Number.POSITIVE_INFINITY : req.limit);
+  if (found === undefined) return allocationCandidates(ix.state, req, opts);
+  if (!found.ok) return found;
+  const requests = toRequests(found.value);
+  if (opts.rng) opts.rng.shuffle(requests);
+  const kept = req.limit === undefined ? requests : requests.slice(0, req.limit);
+  return ok({ allocationRequests: kept, providerSummaries: summaries(ix, kept) });
+}
+
+/**
+ * The same search as `indexCandidates` (without shuffling), answered as slots (slots.ts): no
+ * object per candidate. `undefined` when the index does not cover `req` (see Scope above):
+ * ask the reference scan then. A request the engine refuses is refused as by `indexCandidates`.
+ */
+export function indexCandidateSlots(
+  ix: CandidateIndex,
+  req: CandidateRequest,
+): Outcome<CandidateSlots> | undefined {
+  return findSlots(ix, req, req.limit);
+}
+
+/** The reference's `Candidates` from slots (what `indexCandidates` answers without `rng`). */
+export function slotsToCandidates(found: CandidateSlots): Candidates {
+  const requests = toRequests(found);
+  return { allocationRequests: requests, providerSummaries: summaries(found.index, requests) };
+}
+
+/** Candidates up to `stopAt` (undefined: all) as slots; undefined when the index does not cover `req`. */
+function findSlots(
+  ix: CandidateIndex,
+  req: CandidateRequest,
+  stopAt: number | undefined,
+): Outcome<CandidateSlots> | undefined {
   const problem = requestProblem(ix.state, req);
   if (problem) return problem;
-  if (!covers(ix, req)) return allocationCandidates(ix.state, req, opts);
+  if (!covers(ix, req)) return undefined;
   const group = req.groups[0]!;
   const classes = Object.keys(group.resources);
   const amounts = classes.map((rc) => group.resources[rc]!);
@@ -61,15 +96,19 @@ export function indexCandidates(
   }
   const words = ix.words;
   sc.prepare(words, classes.length);
-  const requests: AllocationRequest[] = [];
-  if (search(ix, sc, req, group, classes, amounts, words)) {
-    const required = (group.required ?? []).map((anyOf) => anyOf.map((t) => ix.traitBits.get(t) ?? EMPTY));
-    const stopAt = opts.rng ? Number.POSITIVE_INFINITY : (req.limit ?? Number.POSITIVE_INFINITY);
-    enumerate(ix, sc, { classes, amounts, required, words, stopAt }, requests);
+  const limit = stopAt ?? Number.POSITIVE_INFINITY;
+  const out = new CandidateSlots(ix, classes, amounts, limit);
+  const columns: ClassColumn[] = [];
+  for (const rc of classes) {
+    const col = ix.columns.get(rc);
+    if (!col) return ok(out); // no provider has this class
+    columns.push(col);
   }
-  if (opts.rng) opts.rng.shuffle(requests);
-  const kept = req.limit === undefined ? requests : requests.slice(0, req.limit);
-  return ok({ allocationRequests: kept, providerSummaries: summaries(ix, kept) });
+  if (search(ix, sc, req, group, words)) {
+    const required = (group.required ?? []).map((anyOf) => anyOf.map((t) => ix.traitBits.get(t) ?? EMPTY));
+    enumerate(ix, sc, { columns, amounts, required, words, stopAt: limit }, out);
+  }
+  return ok(out);
 }
 
 /** True when the index answers `req` itself (see Scope above); false: the reference scan does. */
@@ -98,14 +137,12 @@ function asRequest(input: CandidateRequest | RequestGroup, opts: CandidateOption
   return { groups: [group], limit: opts.limit };
 }
 
-/** Steps 1–4; false when no tree can have a candidate. */
+/** Steps 1–3; false when no tree can have a candidate. */
 function search(
   ix: CandidateIndex,
   sc: Scratch,
   req: CandidateRequest,
   g: RequestGroup,
-  classes: readonly string[],
-  amounts: readonly number[],
   words: number,
 ): boolean {
   sc.eligible.set(ix.alive.subarray(0, words));
@@ -124,29 +161,6 @@ function search(
   for (const t of req.rootForbidden ?? []) {
     const b = ix.traitBits.get(t);
     if (b) andNotInto(sc.survivors, b, words);
-  }
-  for (let c = 0; c < classes.length; c++) {
-    const col = ix.columns.get(classes[c]!);
-    if (!col) return false;
-    sc.hit.fill(0, 0, words);
-    const givers = sc.givers[c]!;
-    const present = col.present;
-    const rootOf = ix.rootOf;
-    const amount = amounts[c]!;
-    for (let i = 0; i < words; i++) {
-      let w = sc.eligible[i]! & present[i]!;
-      while (w !== 0) {
-        const low = w & -w;
-        const slot = (i << 5) | (31 - Math.clz32(low));
-        w ^= low;
-        const root = rootOf[slot]!;
-        if (c > 0 && !hasBit(sc.survivors, root)) continue;
-        if (!col.canGive(slot, amount)) continue;
-        setBit(givers, slot);
-        setBit(sc.hit, root);
-      }
-    }
-    andInto(sc.survivors, sc.hit, words);
   }
   for (const anyOf of g.required ?? []) {
     sc.hit.fill(0, 0, words);

@@ -1,6 +1,6 @@
 /**
  * Per-index reusable buffers for queries, so the passes allocate nothing: bitsets over slots,
- * and per requested class a giver bitset and a giver list for one tree. Grown, never shrunk.
+ * and per requested class a giver list for one tree. Grown, never shrunk.
  * Queries are synchronous, so one set per index is enough.
  */
 import type { Bitset } from './bitset.ts';
@@ -14,8 +14,6 @@ export class Scratch {
   survivors: Bitset = new Uint32Array(0);
   /** Roots hit by the current pass. */
   hit: Bitset = new Uint32Array(0);
-  /** Per class: slots that can give it. */
-  givers: Bitset[] = [];
   /** Per class: the givers of the tree being enumerated, in tree order. */
   lists: Int32Array[] = [];
   counts = new Int32Array(0);
@@ -24,12 +22,11 @@ export class Scratch {
 
   /** Room for `words` words and `classes` classes; bitsets zeroed over the first `words` words. */
   prepare(words: number, classes: number): void {
-    if (words > this.words || classes > this.givers.length)
+    if (words > this.words || classes > this.lists.length)
       this.allocate(Math.max(words, this.words), classes);
     this.eligible.fill(0, 0, words);
     this.mask.fill(0, 0, words);
     this.survivors.fill(0, 0, words);
-    for (let c = 0; c < classes; c++) this.givers[c]!.fill(0, 0, words);
   }
 
   /** Room for a tree of `size` slots in each class list. */
@@ -41,13 +38,12 @@ export class Scratch {
   }
 
   private allocate(words: number, classes: number): void {
-    const n = Math.max(classes, this.givers.length);
+    const n = Math.max(classes, this.lists.length);
     this.words = words;
     this.eligible = new Uint32Array(words);
     this.mask = new Uint32Array(words);
     this.survivors = new Uint32Array(words);
     this.hit = new Uint32Array(words);
-    this.givers = Array.from({ length: n }, () => new Uint32Array(words));
     while (this.lists.length < n) this.lists.push(new Int32Array(8));
     this.counts = new Int32Array(n);
     this.idx = new Int32Array(n);
