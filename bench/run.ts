@@ -32,7 +32,11 @@ function main(): number {
     return 2;
   }
   const limits = args.quick ? QUICK : FULL;
-  const flags = [...(args.filter ? ['--filter', args.filter] : []), ...(args.quick ? ['--quick'] : [])];
+  const flags = [
+    ...(args.filter ? ['--filter', args.filter] : []),
+    ...(args.quick ? ['--quick'] : []),
+    ...(args.full ? ['--full'] : []),
+  ];
   const command = flags.length > 0 ? `npm run bench -- ${flags.join(' ')}` : 'npm run bench';
   for (const suite of suites) {
     const machine = machineInfo(RECORDED_PACKAGES);
