@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TREE_INDEX } from '../../actors/provider-tree-store.ts';
-import type { ConductorJob } from '../../cells/conductor-jobs.ts';
+import { type ConductorJob, opsQueueName } from '../../cells/conductor-jobs.ts';
 import { CellDirectory } from '../../cells/directory.ts';
 import { InstanceStore } from '../../cells/instances.ts';
 import { CellRegistry } from '../../cells/lifecycle.ts';
@@ -26,6 +26,7 @@ import type { CellRecord } from '../../cells/mapping.ts';
 import { readState, type ServicesState, servicesDown, servicesUp } from '../../cli/services.ts';
 import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
 import { NatsBus } from '../../core/adapters/nats/bus.ts';
+import { WORK_QUEUE_CONSUMER } from '../../core/adapters/nats/bus-support.ts';
 import { RedisStore } from '../../core/adapters/redis/store.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
 import { toCellplaneError } from '../../core/errors.ts';
@@ -303,8 +304,10 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
       log(
         `reconciled ${reconciled} outcome(s) from the stores (their events died with a killed process or a partition)`,
       );
-    if (book.ended < workload.submitted)
+    if (book.ended < workload.submitted) {
       log(`${workload.submitted - book.ended} request(s) still in flight after draining`);
+      for (const name of cells.keys()) log(await queueState(bus, name));
+    }
     await checker.stop();
     log('final checks: allocations, capacity, groups, every request ended, nothing lost');
     const fleetAtEnd = await checker.final(book.requests);
@@ -389,6 +392,17 @@ async function reconcile(
     }
   }
   return n;
+}
+
+/** The cell's build/operations queue as JetStream sees it (for a run that did not drain). */
+async function queueState(bus: NatsBus, cell: string): Promise<string> {
+  const { stream } = bus.names.workQueue(opsQueueName(cell));
+  try {
+    const info = await bus.jsm.consumers.info(stream, WORK_QUEUE_CONSUMER);
+    return `queue ${opsQueueName(cell)}: ${info.num_pending} waiting, ${info.num_ack_pending} delivered and not acked, ${info.num_redelivered} redelivered`;
+  } catch (err) {
+    return `queue ${opsQueueName(cell)}: ${toCellplaneError(err).message}`;
+  }
 }
 
 function alive(pid: number): boolean {
