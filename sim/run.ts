@@ -96,7 +96,7 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
     },
     (uuid, cell, lifetimeMs) => clock.setTimeout(() => void deleteLater(uuid, cell), lifetimeMs),
   );
-  const { metrics, used } = book;
+  const { used } = book;
   const onEvent = (cell: string, e: ConductorEvent) => book.onEvent(cell, e);
 
   try {
@@ -198,47 +198,17 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
     memory.rssPeak = Math.max(memory.rssPeak, process.memoryUsage.rss());
     await checker.stop();
     log('final checks: allocations, capacity, groups, disabled cells, every request ended');
-    const fleetAtEnd = await checker.final(book.requests);
-    const snapshot = metrics.snapshot();
-    const { table, frag } = capacityOf(s, fleetAtEnd);
-    const hash = createHash('sha256')
-      .update(decisions.digest('hex'))
-      .update(stableJson(snapshot))
-      .digest('hex');
-    const violations = checker.violations;
-    const report: SimReport = {
-      scenario: {
-        name: s.name,
-        seed: s.run.seed,
-        mode: 'virtual',
-        hash,
-        cells: s.fleet.cells.length,
-        hosts: total,
-        duration: `${s.run.durationMs / 1000} s`,
-        submitted: workload.submitted,
-        decisions: book.decisionLines,
-        wallSeconds: Math.round((performance.now() - wallStart) / 100) / 10,
-      },
-      metrics: snapshot,
-      capacity: table,
-      fragmentation: frag,
-      invariants: {
-        checks: checker.checks,
-        violations: violations.map((v) => `t=${(v.atMs / 1000).toFixed(3)}s ${v.invariant}: ${v.message}`),
-      },
-    };
-    return {
-      report,
-      hash,
-      violations,
+    return await finishRun(s, {
+      mode: 'virtual',
+      book,
+      checker,
       submitted: workload.submitted,
-      active: book.active,
-      failed: book.failed,
-      wallMs: performance.now() - wallStart,
-      simMs: rel(),
-      hosts: total,
+      wallStart,
+      runMs: rel(),
       memory,
-    };
+      hash: (snapshot) =>
+        createHash('sha256').update(decisions.digest('hex')).update(stableJson(snapshot)).digest('hex'),
+    });
   } finally {
     if (world) {
       stopping = true;
@@ -252,6 +222,67 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
       await worldStopped;
     }
   }
+}
+
+/**
+ * The end of a run, both modes: the final checks over the stores, the capacity table from the
+ * trees, the report. `hash` (virtual mode) derives the reproducibility hash from the metrics.
+ */
+export async function finishRun(
+  s: Scenario,
+  o: {
+    readonly mode: 'virtual' | 'real';
+    readonly book: RunBook;
+    readonly checker: InvariantChecker;
+    readonly submitted: number;
+    readonly wallStart: number;
+    readonly runMs: number;
+    readonly memory: SimResult['memory'];
+    readonly hash?: (snapshot: ReturnType<RunBook['metrics']['snapshot']>) => string;
+    /** Further facts for the report's scenario summary. */
+    readonly extra?: Readonly<Record<string, unknown>>;
+  },
+): Promise<SimResult> {
+  const fleetAtEnd = await o.checker.final(o.book.requests);
+  const snapshot = o.book.metrics.snapshot();
+  const { table, frag } = capacityOf(s, fleetAtEnd);
+  const hash = o.hash?.(snapshot);
+  const violations = o.checker.violations;
+  const wallMs = performance.now() - o.wallStart;
+  const report: SimReport = {
+    scenario: {
+      name: s.name,
+      seed: s.run.seed,
+      mode: o.mode,
+      ...(hash === undefined ? {} : { hash }),
+      cells: s.fleet.cells.length,
+      hosts: s.fleet.totalHosts,
+      duration: `${s.run.durationMs / 1000} s`,
+      submitted: o.submitted,
+      decisions: o.book.decisionLines,
+      wallSeconds: Math.round(wallMs / 100) / 10,
+      ...o.extra,
+    },
+    metrics: snapshot,
+    capacity: table,
+    fragmentation: frag,
+    invariants: {
+      checks: o.checker.checks,
+      violations: violations.map((v) => `t=${(v.atMs / 1000).toFixed(3)}s ${v.invariant}: ${v.message}`),
+    },
+  };
+  return {
+    report,
+    hash: hash ?? '',
+    violations,
+    submitted: o.submitted,
+    active: o.book.active,
+    failed: o.book.failed,
+    wallMs,
+    simMs: o.runMs,
+    hosts: s.fleet.totalHosts,
+    memory: o.memory,
+  };
 }
 
 function allServing(w: World): boolean {

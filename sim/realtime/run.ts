@@ -37,8 +37,7 @@ import { CellsServerBackend } from '../../deploy/server-backend.ts';
 import { RunBook, submitBoot } from '../book.ts';
 import { type FaultActions, scheduleFaults } from '../faults.ts';
 import { InvariantChecker } from '../invariants.ts';
-import type { SimReport } from '../report/types.ts';
-import { capacityOf, cellCapacities, type SimResult, type SimRunOptions } from '../run.ts';
+import { cellCapacities, finishRun, type SimResult, type SimRunOptions } from '../run.ts';
 import type { Scenario } from '../scenario-types.ts';
 import type { BootRequest } from '../workload.ts';
 import { startWorkload } from '../workload.ts';
@@ -310,45 +309,16 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     }
     await checker.stop();
     log('final checks: allocations, capacity, groups, every request ended, nothing lost');
-    const fleetAtEnd = await checker.final(book.requests);
-    const snapshot = book.metrics.snapshot();
-    const { table, frag } = capacityOf(s, fleetAtEnd);
-    const violations = checker.violations;
-    const wallMs = performance.now() - wallStart;
-    const report: SimReport = {
-      scenario: {
-        name: s.name,
-        seed: s.run.seed,
-        mode: 'real',
-        cells: s.fleet.cells.length,
-        hosts: s.fleet.totalHosts,
-        duration: `${s.run.durationMs / 1000} s`,
-        submitted: workload.submitted,
-        decisions: book.decisionLines,
-        wallSeconds: Math.round(wallMs / 100) / 10,
-        processes: procs.children.length + 1,
-        reconciled,
-      },
-      metrics: snapshot,
-      capacity: table,
-      fragmentation: frag,
-      invariants: {
-        checks: checker.checks,
-        violations: violations.map((v) => `t=${(v.atMs / 1000).toFixed(3)}s ${v.invariant}: ${v.message}`),
-      },
-    };
-    return {
-      report,
-      hash: '',
-      violations,
+    return await finishRun(s, {
+      mode: 'real',
+      book,
+      checker,
       submitted: workload.submitted,
-      active: book.active,
-      failed: book.failed,
-      wallMs,
-      simMs: rel(),
-      hosts: s.fleet.totalHosts,
+      wallStart,
+      runMs: rel(),
       memory,
-    };
+      extra: { processes: procs.children.length + 1, reconciled },
+    });
   } finally {
     stopping = true;
     for (const h of timers) systemClock.clearTimeout(h);
