@@ -15,6 +15,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { type AuthConfig, authenticate, checkAuthConfig, isOpenPath } from './auth.ts';
+import { BodyPool } from './body-pool.ts';
 import { indexedCandidateSearch } from './candidate-search.ts';
 import type { CandidateSearch, RouteContext } from './context.ts';
 import { errorBody, PlacementHttpError, toHttpError } from './errors.ts';
@@ -66,6 +67,7 @@ export async function buildPlacementApp(
     service: deps.service,
     now: deps.now ?? (() => new Date()),
     candidates: deps.candidates ?? indexedCandidateSearch(),
+    bodies: new BodyPool(),
   };
   for (const plugin of [
     rootRoutes,

@@ -17,6 +17,7 @@ import { capacity } from '../../core/model/inventory.ts';
 import type { CandidateRequest } from '../../core/placement/candidates.ts';
 import type { CandidateIndex, CandidateSlots } from '../../core/placement/index/index.ts';
 import type { ProviderView } from '../../core/placement/operations.ts';
+import type { BodyPool } from './body-pool.ts';
 import type { Microversion } from './microversion.ts';
 
 /** Body bytes reserved per candidate before the writer grows (a flat 1.39 answer takes ~450). */
@@ -89,8 +90,11 @@ class Writer {
   private buf: Buffer;
   private pos = 0;
 
-  constructor(bytes: number) {
-    this.buf = Buffer.allocUnsafe(bytes);
+  constructor(
+    bytes: number,
+    private readonly pool: BodyPool | undefined,
+  ) {
+    this.buf = pool ? pool.take(bytes) : Buffer.allocUnsafe(bytes);
   }
 
   put(b: Uint8Array): void {
@@ -110,8 +114,10 @@ class Writer {
   }
 
   private grow(more: number): void {
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + more));
+    const size = Math.max(this.buf.length * 2, this.pos + more);
+    const next = this.pool ? this.pool.take(size) : Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
+    this.pool?.give(this.buf);
     this.buf = next;
   }
 }
@@ -121,9 +127,11 @@ export function candidateSlotsBody(
   found: CandidateSlots,
   request: CandidateRequest,
   v: Microversion,
+  /** Where the body's buffer comes from (the caller hands it back when the response finished). */
+  pool?: BodyPool,
 ): Buffer {
   if (!v.atLeast(12)) throw new Error('candidateSlotsBody writes microversion 1.12+ only');
-  const out = new Writer(Math.max(1024, found.count * BYTES_PER_CANDIDATE));
+  const out = new Writer(Math.max(1024, found.count * BYTES_PER_CANDIDATE), pool);
   out.put(LIT.open);
   allocationRequests(found, v, out);
   out.put(LIT.summaries);

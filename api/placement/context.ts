@@ -4,6 +4,7 @@ import type { CandidateRequest } from '../../core/placement/candidates.ts';
 import type { Outcome } from '../../core/placement/errors.ts';
 import type { CandidateSlots } from '../../core/placement/index/index.ts';
 import type { Candidates, PlacementState } from '../../core/placement/operations.ts';
+import type { BodyPool } from './body-pool.ts';
 import type { PlacementService } from './service.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface RouteContext {
   readonly service: PlacementService;
   readonly now: () => Date;
   readonly candidates: CandidateSearch;
+  /** Response buffers of GET /allocation_candidates, reused. */
+  readonly bodies: BodyPool;
 }
 
 export interface RouteOptions {

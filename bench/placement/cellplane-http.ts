@@ -21,16 +21,15 @@ import { Microversion } from '../../api/placement/microversion.ts';
 import { candidatesJson } from '../../api/placement/routes/allocation-candidates.ts';
 import type { CandidateRequest } from '../../core/placement/candidates.ts';
 import {
-  CandidateIndex,
+  type CandidateIndex,
   indexCandidateSlots,
-  indexCandidates,
   slotsToCandidates,
 } from '../../core/placement/index/index.ts';
 import { unwrap } from '../../core/placement/operations.ts';
 import { percentile } from '../lib/stats.ts';
-import { loadState, makeFleet } from './fleet.ts';
+import { expectedAnswer } from './expected.ts';
 import { timeCalls } from './latency.ts';
-import { queryFor, queryString } from './queries.ts';
+import { queryString } from './queries.ts';
 
 const START_DEADLINE_MS = 120_000;
 const STOP_GRACE_MS = 3_000;
@@ -140,15 +139,7 @@ async function main(): Promise<void> {
   const started = nextLine<{ url: string; providers: number; loadMs: number }>(lines, START_DEADLINE_MS);
 
   // In process, while the server loads: the expected answer.
-  const fleet = makeFleet(Number(rootsArg), kind === 'nested', seed!);
-  const q = queryFor(fleet.nested);
-  const request: CandidateRequest = {
-    groups: [{ suffix: '', ...q.group }],
-    limit: q.limit,
-    nestedAware: true,
-  };
-  const index = new CandidateIndex(loadState(fleet));
-  const want = candidatesJson(unwrap(indexCandidates(index, request)), request, new Microversion(39));
+  const { fleet, q, request, index, want } = expectedAnswer(Number(rootsArg), kind === 'nested', seed!);
 
   const { url, providers, loadMs } = await started;
   if (providers !== fleet.providers.length) throw new Error(`server loaded ${providers} providers`);

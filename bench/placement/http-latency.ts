@@ -14,14 +14,9 @@ import { deepStrictEqual } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { Microversion } from '../../api/placement/microversion.ts';
-import { candidatesJson } from '../../api/placement/routes/allocation-candidates.ts';
-import type { CandidateRequest } from '../../core/placement/candidates.ts';
-import { CandidateIndex, indexCandidates } from '../../core/placement/index/index.ts';
-import { unwrap } from '../../core/placement/operations.ts';
 import { percentile } from '../lib/stats.ts';
-import { loadState, makeFleet } from './fleet.ts';
-import { queryFor, queryString } from './queries.ts';
+import { expectedAnswer } from './expected.ts';
+import { queryString } from './queries.ts';
 
 const WARMUP_MS = 1_000;
 const HEADERS = { 'OpenStack-API-Version': 'placement 1.39', Accept: 'application/json' };
@@ -56,15 +51,7 @@ async function main(): Promise<void> {
   const lines = createInterface({ input: server.stdout! });
   const started = once(lines, 'line');
 
-  const fleet = makeFleet(Number(rootsArg), kind === 'nested', seed);
-  const q = queryFor(fleet.nested);
-  const request: CandidateRequest = {
-    groups: [{ suffix: '', ...q.group }],
-    limit: q.limit,
-    nestedAware: true,
-  };
-  const index = new CandidateIndex(loadState(fleet));
-  const want = candidatesJson(unwrap(indexCandidates(index, request)), request, new Microversion(39));
+  const { q, want } = expectedAnswer(Number(rootsArg), kind === 'nested', seed);
 
   const { url } = JSON.parse(String((await started)[0])) as { url: string };
   const path = `${url}/allocation_candidates?${queryString(q)}`;

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CandidateRequest } from '../../../core/placement/candidates.ts';
 import { CandidateSlots, slotsToCandidates } from '../../../core/placement/index/index.ts';
 import type { Candidates } from '../../../core/placement/operations.ts';
+import type { BodyPool } from '../body-pool.ts';
 import { candidateSlotsBody } from '../candidates-slots-text.ts';
 import { candidatesText } from '../candidates-text.ts';
 import type { RouteOptions } from '../context.ts';
@@ -26,8 +27,10 @@ export async function allocationCandidateRoutes(app: FastifyInstance, { ctx }: R
       requireVersion(v, 10);
       const request = candidateRequest(req, v);
       const body = await ctx.service.read((s) =>
-        candidatesBody(unwrapOutcome(ctx.candidates(s, request)), request, v),
+        candidatesBody(unwrapOutcome(ctx.candidates(s, request)), request, v, ctx.bodies),
       );
+      // Back to the pool once the bytes are with the kernel; an aborted response keeps its buffer.
+      reply.raw.once('finish', () => ctx.bodies.give(body));
       cacheHeaders(req, reply, ctx.now);
       return reply.code(200).header('content-type', 'application/json').send(body);
     },
@@ -39,9 +42,10 @@ export function candidatesBody(
   found: Candidates | CandidateSlots,
   request: CandidateRequest,
   v: Microversion,
+  pool?: BodyPool,
 ): Buffer {
   if (found instanceof CandidateSlots) {
-    if (v.atLeast(12)) return candidateSlotsBody(found, request, v);
+    if (v.atLeast(12)) return candidateSlotsBody(found, request, v, pool);
     return candidatesBody(slotsToCandidates(found), request, v);
   }
   return Buffer.from(
