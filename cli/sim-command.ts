@@ -126,7 +126,7 @@ export function registerSim(program: Command): void {
       if (mode === 'real') {
         const r = result.report.scenario;
         console.log(
-          `memory: RSS of all ${r.processes} processes ${mib(result.memory.rssAfterFleet)} MiB with the fleet up, peak ${mib(result.memory.rssPeak)} MiB (${Math.round(perHost / 1024)} KiB per simulated host, control plane included)`,
+          `memory: RSS of the simulator and its role processes ${mib(result.memory.rssAfterFleet)} MiB with the fleet up, peak ${mib(result.memory.rssPeak)} MiB (${Math.round(perHost / 1024)} KiB per simulated host, control plane included)`,
         );
         console.log(
           `speed: real time, ${(result.simMs / 1000).toFixed(0)} s run + start and drain = ${(result.wallMs / 1000).toFixed(1)} s wall; ${Math.round((result.active / result.simMs) * 1000)} boots/s during the run; ${r.reconciled} outcome(s) read back from the stores`,

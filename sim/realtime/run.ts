@@ -317,7 +317,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
       wallStart,
       runMs: rel(),
       memory,
-      extra: { processes: procs.children.length + 1, reconciled },
+      extra: { processes: procs.children.length + 1, reconciled }, // processes: started in all, replacements included
     });
   } finally {
     stopping = true;
