@@ -30,6 +30,12 @@ export const DEFAULT_CONDUCTOR_LEASE_TTL_MS = 5_000;
 export const DEFAULT_JOB_ACK_WAIT_MS = 30_000;
 /** Jobs the leader works on at once. */
 export const DEFAULT_CONDUCTOR_IN_FLIGHT = 64;
+/**
+ * A job still running after this long is reported (`problem` jobStuck, once): every step has a
+ * timeout, so it means an await that never settles (the Redis client once dropped commands
+ * without settling them). It keeps its ack-wait renewed: another run beside it could double work.
+ */
+export const STUCK_JOB_AFTER_MS = 10 * 60_000;
 const RETRY_BASE_MS = 500;
 const RETRY_MAX_MS = 10_000;
 
@@ -137,10 +143,21 @@ export class CellConductor {
     // Renewed from the moment the job is in hand: also while it waits behind an earlier job of
     // the same instance, or it would be redelivered as if this conductor had died.
     let renew: ReturnType<Clock['setTimeout']> | undefined;
+    const since = this.opts.clock.now();
+    let reported = false;
     const keepAlive = () => {
       renew = this.opts.clock.setTimeout(
         () => {
           job.working().catch(() => {});
+          if (!reported && this.opts.clock.now() - since >= STUCK_JOB_AFTER_MS) {
+            reported = true;
+            this.loop.problem(
+              'jobStuck',
+              new Error(
+                `${body.op} ${body.uuid} (delivery ${job.deliveryCount}) has been running for ${Math.round((this.opts.clock.now() - since) / 1000)} s`,
+              ),
+            );
+          }
           keepAlive();
         },
         Math.max(1, Math.floor(this.ackWaitMs / 3)),

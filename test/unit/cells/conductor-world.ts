@@ -63,6 +63,8 @@ export interface ConductorWorld {
   readonly fleet: FakeFleet;
   readonly roles: CellRoles;
   readonly events: ConductorEvent[];
+  /** Role events of every replica (`what`: conductor, sched-0, registrar, …). */
+  readonly roleEvents: Array<{ readonly what: string; readonly e: unknown }>;
   /** A conductor-only replica (a standby while "a" leads). */
   replica(id: string): Promise<Replica>;
   /** The conductor replica started with the world. */
@@ -89,6 +91,7 @@ export async function conductorWorld(
   const coordination = new MemoryCoordinationServer(clock);
   const store = new MemoryStore();
   const events: ConductorEvent[] = [];
+  const roleEvents: Array<{ readonly what: string; readonly e: unknown }> = [];
   const closers: Array<() => Promise<void>> = [];
   const common = {
     cell: CELL,
@@ -111,6 +114,7 @@ export async function conductorWorld(
       replicaId: id,
       roles,
       onConductorEvent: (e) => events.push(e),
+      onRoleEvent: (what, e) => roleEvents.push({ what, e }),
     });
     let crashed = false;
     closers.push(async () => {
@@ -157,6 +161,7 @@ export async function conductorWorld(
     roles,
     first,
     events,
+    roleEvents,
     replica: (id) => start(id, { conductor: true }),
     async boot(n, more = {}) {
       const rec = newInstanceRecord(

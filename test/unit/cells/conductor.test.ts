@@ -6,6 +6,7 @@
  * builds; a conductor that crashes mid-build loses no request and leaks no allocation.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { STUCK_JOB_AFTER_MS } from '../../../cells/conductor.ts';
 import type { InstanceRecord } from '../../../cells/instances.ts';
 import { type ConductorWorld, conductorWorld, M1, uuidOf } from './conductor-world.ts';
 
@@ -192,5 +193,29 @@ describe('cell conductor: jobs that cannot run', () => {
     await w.boot(1);
     const [, ok] = await settled(2);
     expect(ok!.status).toBe('ACTIVE');
+  });
+
+  it('a job whose step never settles is reported once as jobStuck, and keeps its ack-wait', async () => {
+    w = await conductorWorld();
+    const hung = uuidOf(0);
+    const get = w.store.get.bind(w.store);
+    // The conductor's first read of instance 0 never settles (as a dropped Redis command did).
+    w.store.get = (key: string) => (key.includes(hung) ? new Promise(() => {}) : get(key));
+    await w.boot(0);
+    await w.boot(1);
+    await settled(0);
+    await w.until('instance 1 ACTIVE', async () => (await w.get(1))?.status === 'ACTIVE');
+    for (let t = 0; t < STUCK_JOB_AFTER_MS + 60_000; t += 5_000) await w.clock.advance(5_000);
+    const stuck = w.roleEvents.filter(
+      (r) =>
+        (r.e as { type: string; what?: string }).type === 'problem' &&
+        (r.e as { what: string }).what === 'jobStuck',
+    );
+    expect(stuck).toHaveLength(1);
+    expect(JSON.stringify(stuck[0]!.e)).toMatch(
+      new RegExp(`build ${hung} \\(delivery 1\\) has been running for 6\\d\\d s`),
+    );
+    // Renewed all along: never redelivered to run beside itself.
+    expect(w.events.filter((e) => e.uuid === hung)).toEqual([]);
   });
 });
