@@ -90,6 +90,10 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     }
     log(`servers: NATS ${servers.nats}, etcd ${servers.etcd}, Redis ${servers.redis}`);
     const prefix = `sim${s.run.seed}r${Math.floor(Math.random() * 36 ** 6).toString(36)}`;
+    if (o.servers)
+      log(
+        `this run's data stays on those servers under the prefix ${prefix} (etcd keys /${prefix}/…, NATS streams ${prefix}_…, Redis keys ${prefix}.…)`,
+      );
     const bus = await NatsBus.connect({ servers: servers.nats, prefix, name: 'sim-region' });
     closers.push(() => bus.close());
     const coordinator = new EtcdCoordinator({ hosts: servers.etcd, prefix: `/${prefix}` });
