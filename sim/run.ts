@@ -25,6 +25,7 @@ import {
 } from './capacity.ts';
 import { scheduleFaults, worldFaultActions } from './faults.ts';
 import { InvariantChecker, type Violation } from './invariants.ts';
+import { MoveDriver } from './moves.ts';
 import { stableJson } from './report/json.ts';
 import type { SimReport } from './report/types.ts';
 import type { Flavor, Scenario } from './scenario-types.ts';
@@ -97,7 +98,11 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
     (uuid, cell, lifetimeMs) => clock.setTimeout(() => void deleteLater(uuid, cell), lifetimeMs),
   );
   const { used } = book;
-  const onEvent = (cell: string, e: ConductorEvent) => book.onEvent(cell, e);
+  let moves: MoveDriver | undefined;
+  const onEvent = (cell: string, e: ConductorEvent) => {
+    book.onEvent(cell, e);
+    moves?.onEvent(cell, e);
+  };
 
   try {
     log(`building the world: ${s.fleet.cells.length} cell(s), ${s.fleet.totalHosts} hosts`);
@@ -165,6 +170,16 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
       log,
     );
     const workload = startWorkload(s, clock, runStart, submit);
+    const driver = new MoveDriver(s, {
+      backend: w.backend,
+      book,
+      clock,
+      cells: (name) => w.cells.get(name)!.record,
+      rel,
+      log,
+    });
+    moves = driver;
+    driver.start(runStart);
     let nextSample = 0;
     while (rel() < s.run.durationMs) {
       await clock.advance(1_000);
@@ -181,8 +196,9 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
       memory.rssPeak = Math.max(memory.rssPeak, process.memoryUsage.rss());
     }
     workload.stop();
+    driver.stop(); // no new moves; those under way (and their confirmations) finish in the drain
     const drainEnd = rel() + (o.drainMs ?? DEFAULT_DRAIN_MS);
-    while (book.ended < workload.submitted && rel() < drainEnd) {
+    while ((book.ended < workload.submitted || driver.inFlight.size > 0) && rel() < drainEnd) {
       await clock.advance(1_000);
       o.onProgress?.({
         simTimeMs: rel(),
@@ -193,6 +209,7 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
     }
     if (book.ended < workload.submitted)
       log(`${workload.submitted - book.ended} request(s) still in flight after draining`);
+    if (driver.inFlight.size > 0) log(`${driver.inFlight.size} move(s) still under way after draining`);
     // Planned deletes that fell due in the drain window run to completion too.
     await clock.advance(60_000);
     memory.rssPeak = Math.max(memory.rssPeak, process.memoryUsage.rss());
@@ -206,6 +223,7 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
       wallStart,
       runMs: rel(),
       memory,
+      extra: moveFacts(driver),
       hash: (snapshot) =>
         createHash('sha256').update(decisions.digest('hex')).update(stableJson(snapshot)).digest('hex'),
     });
@@ -282,6 +300,19 @@ export async function finishRun(
     simMs: o.runMs,
     hosts: s.fleet.totalHosts,
     memory: o.memory,
+  };
+}
+
+/** The moves' counts as report facts (only when the scenario asked for moves). */
+export function moveFacts(d: MoveDriver): Record<string, number> {
+  const c = d.counts;
+  if (c.issued + c.skipped === 0) return {};
+  return {
+    'moves issued': c.issued,
+    'moves done': c.moved,
+    'moves confirmed': c.confirmed,
+    'moves without a host': c.failed,
+    'moves skipped (busy)': c.skipped,
   };
 }
 

@@ -37,7 +37,8 @@ import { CellsServerBackend } from '../../deploy/server-backend.ts';
 import { RunBook, submitBoot } from '../book.ts';
 import { type FaultActions, scheduleFaults } from '../faults.ts';
 import { InvariantChecker } from '../invariants.ts';
-import { cellCapacities, finishRun, type SimResult, type SimRunOptions } from '../run.ts';
+import { MoveDriver } from '../moves.ts';
+import { cellCapacities, finishRun, moveFacts, type SimResult, type SimRunOptions } from '../run.ts';
 import type { Scenario } from '../scenario-types.ts';
 import type { BootRequest } from '../workload.ts';
 import { startWorkload } from '../workload.ts';
@@ -105,6 +106,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     /** Planned deletes queued and not yet confirmed: uuid → cell. */
     const deleting = new Map<string, CellRecord>();
     let deleteLater: (uuid: string, cell: string) => void = () => {};
+    let moves: MoveDriver | undefined;
     const book = new RunBook(
       s,
       rel,
@@ -124,6 +126,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
       knobs: REALTIME_KNOBS,
       onEvent: (cell, e) => {
         book.onEvent(cell, e);
+        moves?.onEvent(cell, e);
         if (e.type === 'deleted') deleting.delete(e.uuid);
       },
       verbose: o.verbose ?? false,
@@ -265,6 +268,16 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
       log,
     );
     const workload = startWorkload(s, systemClock, runStart, submit);
+    const driver = new MoveDriver(s, {
+      backend,
+      book,
+      clock: systemClock,
+      cells: (name) => cells.get(name)!.record,
+      rel,
+      log,
+    });
+    moves = driver;
+    driver.start(runStart);
     const capacities = cellCapacities(s);
     const progress = () =>
       o.onProgress?.({
@@ -284,6 +297,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
       progress();
     }
     workload.stop();
+    driver.stop(); // no new moves; those under way (and their confirmations) finish in the drain
     stopping = true; // planned deletes that fall due from now on are not sent
     for (const h of timers) systemClock.clearTimeout(h);
     timers.clear();
@@ -293,16 +307,16 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     const drainEnd = Date.now() + (o.drainMs ?? DEFAULT_DRAIN_MS);
     let reconciled = 0;
     for (let next = Date.now() + RECONCILE_EVERY_MS; ; ) {
-      const pending = book.ended < workload.submitted || deleting.size > 0;
+      const pending = book.ended < workload.submitted || deleting.size > 0 || driver.inFlight.size > 0;
       if (!pending || Date.now() > drainEnd) break;
       await sleep(500);
       progress();
       if (Date.now() >= next) {
-        reconciled += await reconcile(book, deleting, cells);
+        reconciled += await reconcile(book, driver, deleting, cells);
         next = Date.now() + RECONCILE_EVERY_MS;
       }
     }
-    reconciled += await reconcile(book, deleting, cells);
+    reconciled += await reconcile(book, driver, deleting, cells);
     if (reconciled > 0)
       log(
         `reconciled ${reconciled} outcome(s) from the stores (their events died with a killed process or a partition)`,
@@ -321,7 +335,8 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
       wallStart,
       runMs: rel(),
       memory,
-      extra: { processes: procs.children.length + 1, reconciled }, // processes: started in all, replacements included
+      // processes: started in all, replacements included
+      extra: { processes: procs.children.length + 1, reconciled, ...moveFacts(driver) },
     });
   } finally {
     stopping = true;
@@ -337,6 +352,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
  */
 async function reconcile(
   book: RunBook,
+  moves: MoveDriver,
   deleting: Map<string, CellRecord>,
   cells: ReadonlyMap<string, { store: RedisStore }>,
 ): Promise<number> {
@@ -356,6 +372,12 @@ async function reconcile(
         n++;
       }
     });
+  }
+  for (const uuid of [...moves.inFlight]) {
+    const cell = book.requests.get(uuid)?.cell;
+    if (!cell) continue;
+    const rec = await new InstanceStore(cells.get(cell)!.store).get(uuid).catch(() => null);
+    if (rec !== null && moves.reconcile(uuid, rec?.value)) n++;
   }
   for (const [uuid, cell] of [...deleting]) {
     const rec = await new InstanceStore(cells.get(cell.name)!.store).get(uuid).catch(() => 'unknown');

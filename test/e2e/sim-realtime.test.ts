@@ -3,7 +3,7 @@
  * as 10 role processes on nats-server, etcd and redis-server that the run starts itself — under
  * every real-time fault: a scheduler shard leader and a conductor leader SIGKILLed, 5 hosts
  * crashing and coming back, one cell cut off from NATS/etcd/Redis for 15 s, NATS restarted, Redis
- * restarted. The books must balance: every request ended (ACTIVE, or ERROR with a fault), no
+ * restarted — while servers are cold-migrated and resized (then confirmed). The books must balance: every request ended (ACTIVE, or ERROR with a fault), no
  * request lost or refused, allocations = live instances, nothing over capacity.
  */
 import { readFileSync } from 'node:fs';
@@ -42,5 +42,8 @@ describe('cellplane sim in real time', () => {
     );
     expect(refused, log).toEqual([]);
     expect(r.report.scenario.mode).toBe('real');
+    // Servers were migrated and resized meanwhile, and confirmed (or deleted before).
+    expect(r.report.scenario['moves issued'] as number).toBeGreaterThan(20);
+    expect(r.report.scenario['moves done'] as number).toBeGreaterThan(10);
   });
 });

@@ -129,4 +129,35 @@ faults:
     expect([...hosts]).toEqual(['cell1-big-00003']);
     expect(r.report.metrics.reschedules).toBeGreaterThan(0);
   });
+
+  it('workload moves: each server resized to b or cold-migrated, confirmed; books balance', async () => {
+    const text = `${HAND.replace(/arrivals:[\s\S]*$/, '')}arrivals:
+    - kind: burst
+      count: 3
+      at: 0s
+      mix: { a: 1 }
+  operations:
+    resize: { fraction: 1, to: { b: 1 } }
+    cold_migrate: { fraction: 1 }
+    live_migrate: { rate_per_minute: 1 }
+`;
+    const s = parseScenario(text, { file: 'moves.yaml' });
+    const lines: string[] = [];
+    const logs: string[] = [];
+    const r = await runSimulation(s, { decisionLog: (l) => lines.push(l), log: (l) => logs.push(l) });
+    expect(r.violations).toEqual([]);
+    expect([r.active, r.failed]).toEqual([3, 0]);
+    const f = r.report.scenario;
+    // Six moves planned (two per server); one at a time per server, so some find it busy.
+    expect((f['moves issued'] as number) + (f['moves skipped (busy)'] as number)).toBe(6);
+    expect(f['moves issued']).toBeGreaterThanOrEqual(3);
+    expect(f['moves confirmed']).toBe(f['moves done']);
+    expect(f['moves done']).toBe(f['moves issued']);
+    const resized = lines.filter((l) => / resize \S+ b$/.test(l));
+    const moved = lines.filter((l) => l.includes(' moved '));
+    expect(moved.length).toBe(f['moves done']);
+    for (const m of moved) expect(m.split(' ')[3]).not.toBe(m.split(' ')[4]); // from ≠ to
+    expect(resized.length).toBeGreaterThan(0);
+    expect(logs.join('\n')).toMatch(/live_migrate: not issued/);
+  });
 });
