@@ -325,6 +325,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
       log(`${workload.submitted - book.ended} request(s) still in flight after draining`);
       for (const name of cells.keys()) log(await queueState(bus, name));
     }
+    if (driver.inFlight.size > 0) log(`${driver.inFlight.size} move(s) still under way after draining`);
     await checker.stop();
     log('final checks: allocations, capacity, groups, every request ended, nothing lost');
     return await finishRun(s, {
