@@ -275,11 +275,20 @@ describe('cells end to end: 2 APIs, 3 cells × (2 conductors, 2 shards × 2 repl
     const acceptMs = Date.now() - tBoot;
     expect(refused).toEqual([]);
     expect(accepted.size).toBe(SERVERS);
-    await waitFor(
-      'every build settled',
-      SETTLE_MS,
-      async () => (await listAll(A, '&status=BUILD')).length === 0,
-    );
+    let building: Listed[] = [];
+    await waitFor('every build settled', SETTLE_MS, async () => {
+      building = await listAll(A, '&status=BUILD');
+      return building.length === 0;
+    }).catch((err: Error) => {
+      // Which builds hung, and where: the first thing to know when this fails.
+      const some = building.slice(0, 5).map((b) => ({
+        id: b.id,
+        host: b['OS-EXT-SRV-ATTR:host'],
+        task: (b as unknown as Record<string, unknown>)['OS-EXT-STS:task_state'],
+        created: b.created,
+      }));
+      throw new Error(`${err.message}; ${building.length} still BUILD, e.g. ${JSON.stringify(some)}`);
+    });
     const bootMs = Date.now() - tBoot;
     console.log(
       `e2e: ${SERVERS} accepted in ${acceptMs} ms, all settled in ${bootMs} ms (${Math.round((SERVERS / bootMs) * 1000)} boots/s end to end); ${faults.join('; ')}`,
