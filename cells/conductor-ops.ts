@@ -193,6 +193,10 @@ export class ConductorOps {
     let rec = await this.d.instances.get(job.uuid);
     if (!rec) {
       if (!job.record) throw new CellplaneError('invalid', `build job for ${job.uuid} carries no record`);
+      // No record, but a delete among its actions (they outlive the record): a delete finished
+      // before this build job ran again (redelivered after its conductor died). Building it now
+      // would bring a deleted server back.
+      if ((await this.d.instances.actionsOf(job.uuid)).some((a) => a.action === 'delete')) return;
       await this.d.instances.create(job.record, this.newAction(job, 'create'));
       rec = await this.d.instances.get(job.uuid);
       if (!rec) throw new CellplaneError('unavailable', `instance ${job.uuid}: record vanished after create`);

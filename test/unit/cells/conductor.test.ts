@@ -218,4 +218,19 @@ describe('cell conductor: jobs that cannot run', () => {
     // Renewed all along: never redelivered to run beside itself.
     expect(w.events.filter((e) => e.uuid === hung)).toEqual([]);
   });
+
+  it('a build job that comes again after the instance was deleted does not bring it back', async () => {
+    w = await conductorWorld();
+    const rec = await w.boot(0);
+    await w.until('ACTIVE', async () => (await w.get(0))?.status === 'ACTIVE');
+    await w.submit({ op: 'delete', uuid: uuidOf(0), requestId: 'del-0' });
+    await w.until('deleted', async () => (await w.get(0)) === undefined);
+    const before = w.events.length;
+    // The same build again (as a redelivery after its conductor died would bring it).
+    await w.submit({ op: 'build', uuid: uuidOf(0), requestId: 'req-0-again', record: rec });
+    for (let i = 0; i < 40; i++) await w.clock.advance(250);
+    expect(await w.get(0)).toBeUndefined();
+    expect(w.events.slice(before).filter((e) => e.type === 'active' || e.type === 'placed')).toEqual([]);
+    expect((await w.providers()).every((p) => Object.values(p.usages).every((u) => u === 0))).toBe(true);
+  });
 });
