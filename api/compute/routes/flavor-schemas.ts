@@ -16,6 +16,7 @@ const nonNegative: Schema = {
   minimum: 0,
   maximum: MAX_INT,
 };
+/** Nova's parameter_types.boolean (the routes parse a valid value with flavors.ts parseBool). */
 export const BOOLEAN: Schema = {
   type: ['boolean', 'string'],
   enum: [
@@ -42,6 +43,10 @@ export const BOOLEAN: Schema = {
     'No',
     'no',
   ],
+};
+/** The same words as a query string carries them (strings only). */
+export const BOOLEAN_QUERY: Schema = {
+  enum: (BOOLEAN.enum as readonly unknown[]).filter((v) => typeof v === 'string'),
 };
 const DESCRIPTION: Schema = {
   type: ['string', 'null'],

@@ -15,26 +15,12 @@ import { COMPUTE_BINARY, type ComputeNode, type HostEntry, type ServiceState } f
 import { API_PREFIX, baseUrl, checkQuery, mv, pathParam, routes, sendJson } from '../http.ts';
 import type { ApiVersion } from '../microversion.ts';
 import type { Schema } from '../validate.ts';
+import { BOOLEAN_QUERY } from './flavor-schemas.ts';
+import { parseBool } from './flavors.ts';
 
 /** Nova's hypervisor_version of the fake driver (convert_version_to_int('1.0')). */
 export const FAKE_HYPERVISOR_VERSION = 1000;
 
-/** Nova's parameter_types.boolean, as query strings. */
-const BOOLEAN_QUERY: Schema = {
-  enum: ['True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes'].concat([
-    'False',
-    'FALSE',
-    'false',
-    '0',
-    'OFF',
-    'Off',
-    'off',
-    'NO',
-    'No',
-    'no',
-  ]),
-};
-const TRUE_WORDS = new Set(['true', '1', 'on', 'yes']);
 const PATTERN: Schema = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-._]*$' };
 const LIMIT: Schema = { type: 'string', pattern: '^[0-9]+$' };
 const LIST_QUERY_2_33: Schema = {
@@ -139,8 +125,6 @@ function onlyBefore(v: ApiVersion, max: number): void {
   if (v.atLeast(max)) throw new ComputeHttpError(404, 'The resource could not be found.');
 }
 
-const isTrue = (s: string | undefined) => s !== undefined && TRUE_WORDS.has(s.toLowerCase());
-
 async function list(ctx: ComputeContext, req: FastifyRequest, detail: boolean) {
   const v = mv(req);
   const q = v.atLeast(53)
@@ -148,7 +132,7 @@ async function list(ctx: ComputeContext, req: FastifyRequest, detail: boolean) {
     : v.atLeast(33)
       ? checkQuery(req, LIST_QUERY_2_33)
       : {};
-  const servers = isTrue(q.with_servers) ? ('always' as const) : undefined;
+  const servers = parseBool(q.with_servers) === true ? ('always' as const) : undefined;
   const all = await hypervisors(ctx);
   const view = (h: Hypervisor) => hypervisorView(h, v, { detail, ...(servers ? { servers } : {}) });
   const pattern = q.hypervisor_hostname_pattern;
@@ -228,7 +212,7 @@ export async function hypervisorRoutes(app: FastifyInstance, { ctx }: RouteOptio
       const v = mv(req);
       const q = v.atLeast(53) ? checkQuery(req, SHOW_QUERY_2_53) : {};
       const h = await byId(ctx, v, pathParam(req, 'id'));
-      const servers = isTrue(q.with_servers) ? ('always' as const) : undefined;
+      const servers = parseBool(q.with_servers) === true ? ('always' as const) : undefined;
       return sendJson(reply, 200, {
         hypervisor: hypervisorView(h, v, { detail: true, ...(servers ? { servers } : {}) }),
       });

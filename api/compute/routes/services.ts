@@ -18,25 +18,9 @@ import type { ApiVersion } from '../microversion.ts';
 import { AZ_KEY } from '../store/aggregates.ts';
 import type { Schema } from '../validate.ts';
 import { novaTime } from './aggregates.ts';
+import { BOOLEAN } from './flavor-schemas.ts';
+import { parseBool } from './flavors.ts';
 
-/** Nova's parameter_types.boolean. */
-const BOOLEAN: Schema = {
-  type: ['boolean', 'string'],
-  enum: [true, 'True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes'].concat([
-    false,
-    'False',
-    'FALSE',
-    'false',
-    '0',
-    'OFF',
-    'Off',
-    'off',
-    'NO',
-    'No',
-    'no',
-  ] as never[]),
-};
-const TRUE_WORDS = new Set(['true', '1', 'on', 'yes', 'y', 't']);
 const HOST: Schema = { type: 'string', minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-._]*$' };
 const TEXT: Schema = { type: 'string', minLength: 1, maxLength: 255 };
 const UPDATE_LEGACY = (forcedDown: boolean): Schema => ({
@@ -70,7 +54,6 @@ const LIST_QUERY_2_1 = LIST_QUERY(false);
 const LIST_QUERY_2_75 = LIST_QUERY(true);
 
 /** oslo's bool_from_string (non-strict: anything else is false). */
-const truthy = (v: boolean | string) => (typeof v === 'boolean' ? v : TRUE_WORDS.has(v.toLowerCase()));
 
 interface Located {
   readonly host: HostEntry;
@@ -163,7 +146,7 @@ async function legacyAction(ctx: ComputeContext, req: FastifyRequest, action: st
     case 'force-down':
       if (v.atLeast(11)) {
         if (body.forced_down === undefined) throw badRequest('Missing forced_down field');
-        const forcedDown = truthy(body.forced_down);
+        const forcedDown = parseBool(body.forced_down) === true;
         await update(ctx, host, binary, { forcedDown });
         return { service: { host, binary, forced_down: forcedDown } };
       }
@@ -188,7 +171,7 @@ async function updateById(ctx: ComputeContext, req: FastifyRequest, id: string) 
   } else if (body.status === 'disabled') {
     Object.assign(change, { disabled: true, reason: body.disabled_reason ?? null });
   }
-  if (body.forced_down !== undefined) change.forcedDown = truthy(body.forced_down);
+  if (body.forced_down !== undefined) change.forcedDown = parseBool(body.forced_down) === true;
   if (Object.keys(change).length === 0)
     throw badRequest("No updates were requested. Fields 'status' or 'forced_down' should be specified.");
   await update(ctx, l.host.name, l.service.binary, change);
