@@ -42,6 +42,7 @@ import type { ConductorJob } from './conductor-jobs.ts';
 import {
   type ConductorDeps,
   type ConductorEvent,
+  claimFor,
   describe,
   isInfrastructure,
   MAX_SELECT_ROUNDS,
@@ -230,13 +231,7 @@ export class MoveOps {
     }));
     if (!placed) return { kind: 'done' };
     rec = placed;
-    const claimed = await this.d.trees.claim(pick.root, {
-      consumer: job.uuid,
-      project: rec.value.projectId,
-      user: rec.value.userId,
-      allocations: pick.allocations,
-      expectedGenerations: pick.generations,
-    });
+    const claimed = await claimFor(this.d.trees, rec.value, pick);
     if (!claimed.ok) {
       this.k.emit({ type: 'conflict', uuid: job.uuid, host: pick.host });
       return this.dropTarget(rec, `claim conflict (${claimed.conflict.reason}) on ${pick.host}`, false);
@@ -247,12 +242,7 @@ export class MoveOps {
   /** After a crash with a target recorded: claim it again (a replay if it was made), go on. */
   private async resumeTarget(rec: Rec, job: ConductorJob): Promise<Step> {
     const t = rec.value.migration!.target!;
-    const claimed = await this.d.trees.claim(t.root, {
-      consumer: job.uuid,
-      project: rec.value.projectId,
-      user: rec.value.userId,
-      allocations: t.allocations,
-    });
+    const claimed = await claimFor(this.d.trees, rec.value, t);
     if (!claimed.ok)
       return this.dropTarget(rec, `claim conflict (${claimed.conflict.reason}) on ${t.host}`, false);
     return this.onTarget(rec, job);

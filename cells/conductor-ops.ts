@@ -68,6 +68,24 @@ export interface InstanceHosts {
 
 export type SpawnVerdict = 'reschedule' | 'fatal' | 'retryLater';
 
+/**
+ * The instance's claim of `where` on its tree: a scheduler's pick carries the generations it saw
+ * (refused if they moved on); a placement resumed from the record carries none (a replay).
+ */
+export function claimFor(
+  trees: ProviderTreeClient,
+  r: InstanceRecord,
+  where: Pick<HostPick, 'root' | 'allocations'> & { readonly generations?: HostPick['generations'] },
+) {
+  return trees.claim(where.root, {
+    consumer: r.uuid,
+    project: r.projectId,
+    user: r.userId,
+    allocations: where.allocations,
+    ...(where.generations ? { expectedGenerations: where.generations } : {}),
+  });
+}
+
 export interface SpawnSpec {
   readonly uuid: string;
   readonly name: string;
@@ -257,12 +275,7 @@ export class ConductorOps {
     job: ConductorJob,
   ): Promise<{ done: true } | { done: false; rec: Rec; reason?: string }> {
     const p = rec.value.placement!;
-    const claimed = await this.d.trees.claim(p.root, {
-      consumer: job.uuid,
-      project: rec.value.projectId,
-      user: rec.value.userId,
-      allocations: p.allocations,
-    });
+    const claimed = await claimFor(this.d.trees, rec.value, p);
     if (claimed.ok) {
       try {
         await this.d.hosts.spawn(p.host, spawnSpec(rec.value, p));
@@ -317,13 +330,7 @@ export class ConductorOps {
       return { kind: 'raced', rec: placed.current };
     }
     rec = placed.record;
-    const claimed = await this.d.trees.claim(pick.root, {
-      consumer: job.uuid,
-      project: rec.value.projectId,
-      user: rec.value.userId,
-      allocations: pick.allocations,
-      expectedGenerations: pick.generations,
-    });
+    const claimed = await claimFor(this.d.trees, rec.value, pick);
     if (!claimed.ok) {
       this.emit({ type: 'conflict', uuid: job.uuid, host: pick.host });
       const next = await this.clearPlacement(rec, undefined);
