@@ -5,7 +5,7 @@
  * utilisation series. And the submit path itself: the compute API's backend without HTTP (cell
  * router, instance mapping, instance record, the cell's durable build queue).
  */
-import { buildJob } from '../cells/conductor-jobs.ts';
+import { queueBuild } from '../api/compute/servers-backend.ts';
 import type { ConductorEvent } from '../cells/conductor-ops.ts';
 import { type InstanceFlavor, newInstanceRecord } from '../cells/instances.ts';
 import type { CellRecord } from '../cells/mapping.ts';
@@ -192,16 +192,7 @@ export async function submitBoot(ctx: SubmitContext, r: BootRequest, uuid: strin
     },
     new Date(mapping.mappedAt).toISOString(),
   );
-  // As POST /servers does: a job that could not be queued takes its mapping back; the record
-  // write may fail (the job carries the record: the conductor writes it).
-  try {
-    await backend.enqueue(cell, buildJob(rec));
-    booked.stage = 'queued';
-  } catch (err) {
-    await backend.unmapInstance(uuid, cell).catch(() => {});
-    throw err;
-  }
-  const written = await (await backend.instances(cell)).create(rec).catch(() => false);
+  const written = await queueBuild(backend, cell, rec);
   booked.stage = written ? 'queued, recorded' : 'queued, record left to the conductor';
 }
 

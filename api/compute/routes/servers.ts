@@ -19,7 +19,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { buildJob, type ConductorJob, type JobOp } from '../../../cells/conductor-jobs.ts';
+import type { ConductorJob, JobOp } from '../../../cells/conductor-jobs.ts';
 import type { SortKey, SortKeyName } from '../../../cells/cross-cell-types.ts';
 import { type InstanceFlavor, type InstanceRecord, newInstanceRecord } from '../../../cells/instances.ts';
 import type { CellRecord } from '../../../cells/mapping.ts';
@@ -40,7 +40,7 @@ import {
 } from '../http.ts';
 import type { ApiVersion } from '../microversion.ts';
 import { checkQuota, effectiveLimits, instancesThatFit } from '../quota.ts';
-import { ALWAYS_UP, type ServerBackend } from '../servers-backend.ts';
+import { ALWAYS_UP, queueBuild, type ServerBackend } from '../servers-backend.ts';
 import type { FlavorRecord } from '../store/records.ts';
 import type { Schema } from '../validate.ts';
 import { hostId, novaTime, serverBrief, serverDetail } from './server-view.ts';
@@ -392,25 +392,16 @@ export function serverRoutes(backend: ServerBackend) {
           throw err;
         }
         const rec = newInstanceRecord({ uuid, ...n }, new Date(mapping.mappedAt).toISOString());
-        const job = buildJob(rec);
-        try {
-          await backend.enqueue(cell, job);
-        } catch (err) {
-          await backend.unmapInstance(uuid, cell).catch(() => {});
-          throw err;
-        }
-        await (await backend.instances(cell))
-          .create(rec, {
-            action: 'create',
-            requestId: rec.requestId,
-            userId: rec.userId,
-            projectId: rec.projectId,
-            startTime: rec.createdAt,
-            updatedAt: rec.createdAt,
-            message: null,
-            events: [],
-          })
-          .catch(() => false); // the job carries the record: the conductor writes it if we could not
+        await queueBuild(backend, cell, rec, {
+          action: 'create',
+          requestId: rec.requestId,
+          userId: rec.userId,
+          projectId: rec.projectId,
+          startTime: rec.createdAt,
+          updatedAt: rec.createdAt,
+          message: null,
+          events: [],
+        });
         return rec;
       }
     }
