@@ -49,6 +49,8 @@ export class MoveDriver {
   private seq = 0;
   private stopped = false;
   private readonly timers = new Set<ReturnType<Clock['setTimeout']>>();
+  /** Each resize rate's target flavors, weighed once. */
+  private readonly targets = new Map<OperationRate, WeightedPick>();
 
   constructor(
     private readonly s: Scenario,
@@ -190,7 +192,12 @@ export class MoveDriver {
     }
     let flavor: InstanceFlavor | undefined;
     if (op === 'resize') {
-      const name = new WeightedPick(rate.toMix ?? this.s.workload.mix).pick(this.rng);
+      let targets = this.targets.get(rate);
+      if (!targets) {
+        targets = new WeightedPick(rate.toMix ?? this.s.workload.mix);
+        this.targets.set(rate, targets);
+      }
+      const name = targets.pick(this.rng);
       flavor = this.o.book.flavors.get(name);
       if (!flavor || flavor.id === r.flavor.id) {
         this.counts.skipped++; // Nova: "When resizing, instances must change flavor!"

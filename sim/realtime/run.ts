@@ -32,7 +32,6 @@ import { systemClock } from '../../core/adapters/system/clock.ts';
 import { toCellplaneError } from '../../core/errors.ts';
 import type { TimerHandle } from '../../core/ports/clock.ts';
 import { makeRng } from '../../core/rng.ts';
-import { indexPages } from '../../core/stores/records.ts';
 import { CellsServerBackend } from '../../deploy/server-backend.ts';
 import { RunBook, submitBoot } from '../book.ts';
 import { type FaultActions, scheduleFaults } from '../faults.ts';
@@ -157,8 +156,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     log(`${procs.children.length} processes up; waiting for ${s.fleet.totalHosts} hosts to register`);
     const registered = async () => {
       let n = 0;
-      for (const c of cells.values())
-        for await (const page of indexPages(c.store, TREE_INDEX, 10_000)) n += page.length;
+      for (const c of cells.values()) n += await c.store.count(TREE_INDEX);
       return n;
     };
     const deadline = Date.now() + (o.registerTimeoutMs ?? 600_000);
