@@ -5,7 +5,7 @@
  * a few stock flavors. The same roles run as separate processes on NATS, etcd and Redis.
  */
 import { buildComputeApp, type ComputeConfig } from '../api/compute/app.ts';
-import { ALWAYS_UP, type HostLiveness } from '../api/compute/servers-backend.ts';
+import type { HostLiveness } from '../api/compute/servers-backend.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
 import type { ConductorEvent } from '../cells/conductor-ops.ts';
 import { CellDirectory } from '../cells/directory.ts';

@@ -145,26 +145,29 @@ function allocationRequests(found: CandidateSlots, v: Microversion, out: Writer)
   const n = classes.length;
   const classText = classes.map((rc, c) => `${JSON.stringify(rc)}:${num(amounts[c]!)}`);
   /** All classes from one provider (the usual flat candidate), up to the provider's closing brace. */
-  const allFromOne = utf8(`:{"resources":{${classText.join(',')}}}`);
+  const allFromOne = `:{"resources":{${classText.join(',')}}}`;
   const classBytes = classText.map(utf8);
   const end = v.atLeast(34) ? LIT.mappings : LIT.allocationsClose;
+  // The one-provider candidate's constant runs, joined so it takes 3 (5 with mappings) copies.
+  const singleMiddle = utf8(`${allFromOne}${end.toString()}`);
+  const nextAllocations = utf8(`,${LIT.allocations.toString()}`);
   for (let k = 0; k < found.count; k++) {
-    if (k > 0) out.comma();
-    out.put(LIT.allocations);
     const first = found.giver(k, 0);
     let single = true;
     for (let c = 1; c < n && single; c++) single = found.giver(k, c) === first;
     if (single) {
       const q = textOf(ix, first).quoted;
+      out.put(k > 0 ? nextAllocations : LIT.allocations);
       out.put(q);
-      out.put(allFromOne);
-      out.put(end);
+      out.put(singleMiddle);
       if (end === LIT.mappings) {
         out.put(q);
         out.put(LIT.mappingsClose);
       }
       continue;
     }
+    if (k > 0) out.comma();
+    out.put(LIT.allocations);
     // Providers in order of their first class; each with its classes in the request's order.
     for (let c = 0; c < n; c++) {
       if (firstUse(found, k, c) !== c) continue;

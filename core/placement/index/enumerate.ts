@@ -46,6 +46,7 @@ function enumerateTree(
 ): boolean {
   const n = plan.columns.length;
   const tree = ix.treeOf(root);
+  if (tree.length === 1) return enumerateAlone(sc, plan, root, out);
   sc.fitTree(tree.length, n);
   const eligible = sc.eligible;
   for (let c = 0; c < n; c++) {
@@ -71,6 +72,23 @@ function enumerateTree(
     while (c >= 0 && ++sc.idx[c]! === sc.counts[c]!) sc.idx[c--] = 0;
     if (c < 0 || visited === MAX_COMBINATIONS_PER_TREE) return true;
   }
+}
+
+/**
+ * A tree of one provider (a flat compute node): its one combination, if it gives every class
+ * and meets the traits; what enumerateTree would find, without the per-class giver lists.
+ */
+function enumerateAlone(sc: Scratch, plan: EnumerationPlan, slot: number, out: CandidateSlots): boolean {
+  if (!hasBit(sc.eligible, slot)) return true;
+  const n = plan.columns.length;
+  for (let c = 0; c < n; c++) {
+    const col = plan.columns[c]!;
+    if (!hasBit(col.present, slot) || !col.canGive(slot, plan.amounts[c]!)) return true;
+    sc.combo[c] = slot;
+  }
+  if (!traitsMet(sc.combo, n, plan.required)) return true;
+  out.push(slot, sc.combo);
+  return out.count < plan.stopAt;
 }
 
 /** Every any-of set has a trait held by one of the combination's providers. */
