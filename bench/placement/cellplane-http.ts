@@ -7,10 +7,12 @@
  * Starts the API in a child process (cellplane-server.ts: memory store, noauth, free loopback
  * port), so client and server do not share an event loop, like Node and placement-api. Checks the
  * first answer against the in-process index (same candidates, same JSON), warms up, then times
- * GET /allocation_candidates with the same client as real-placement.ts (Node's fetch: undici,
+ * GET /allocation_candidates with the same client as real-placement.ts (http-client.ts: node:http,
  * keep-alive): one request at a time (at most MAX_REQUESTS, for at most MAX_SECONDS), then
- * IN_FLIGHT requests at a time for a while. Also times the search and the JSON encoding of the
- * answer in process, to show where an HTTP request's time goes. Prints one JSON line.
+ * IN_FLIGHT requests at a time for a while, then one at a time through Node's fetch for a while
+ * (the client the suite used before, to show what it adds). Also times the search and the JSON
+ * encoding of the answer in process, to show where an HTTP request's time goes. Prints one JSON
+ * line.
  * The server is stopped on exit, error or signal.
  */
 import { deepStrictEqual } from 'node:assert';
@@ -28,6 +30,7 @@ import {
 import { unwrap } from '../../core/placement/operations.ts';
 import { percentile } from '../lib/stats.ts';
 import { expectedAnswer } from './expected.ts';
+import { BenchClient, fetchBody } from './http-client.ts';
 import { timeCalls } from './latency.ts';
 import { queryString } from './queries.ts';
 
@@ -37,6 +40,8 @@ const STOP_GRACE_MS = 3_000;
 const WARMUP_MS = 1_000;
 /** The IN_FLIGHT phase runs this long. */
 const CONCURRENT_MS = 2_000;
+/** The fetch phase runs this long. */
+const FETCH_MS = 1_500;
 /** In-process breakdown: single calls timed per step. */
 const BREAKDOWN = { minCalls: 20, maxCalls: 1000, maxMs: 700 };
 const BREAKDOWN_WARMUP = { minCalls: 10, maxCalls: 200, maxMs: 200 };
@@ -76,13 +81,6 @@ function nextLine<T>(lines: Interface, ms: number): Promise<T> {
     lines.once('line', onLine);
     server?.once('exit', onExit);
   });
-}
-
-async function fetchBody(url: string): Promise<ArrayBuffer> {
-  const res = await fetch(url, { headers: HEADERS });
-  const body = await res.arrayBuffer();
-  if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${Buffer.from(body).toString().slice(0, 300)}`);
-  return body;
 }
 
 /** `op` until `ms` passed or `max` calls were made, `inFlight` at a time; single-call times. */
@@ -144,8 +142,9 @@ async function main(): Promise<void> {
   const { url, providers, loadMs } = await started;
   if (providers !== fleet.providers.length) throw new Error(`server loaded ${providers} providers`);
   const path = `${url}/allocation_candidates?${queryString(q)}`;
-  const firstBody = await fetchBody(path);
-  const first = JSON.parse(Buffer.from(firstBody).toString()) as typeof want;
+  const client = new BenchClient(HEADERS);
+  const firstBody = await client.get(path);
+  const first = JSON.parse(firstBody.toString()) as typeof want;
   if (first.allocation_requests.length !== want.allocation_requests.length)
     throw new Error(
       `cellplane over HTTP gave ${first.allocation_requests.length} candidates, the index ${want.allocation_requests.length}`,
@@ -153,22 +152,27 @@ async function main(): Promise<void> {
   deepStrictEqual(first, want, 'cellplane over HTTP answered differently from the in-process index');
 
   const bytes = firstBody.byteLength;
-  const checked = async () => {
-    const got = (await fetchBody(path)).byteLength;
+  const checkedWith = (get: () => Promise<Buffer>) => async () => {
+    const got = (await get()).byteLength;
     if (got !== bytes) throw new Error(`an answer of ${got} bytes, the first had ${bytes}`);
   };
+  const checked = checkedWith(() => client.get(path));
   await drive(checked, 1, WARMUP_MS);
   const one = await drive(checked, 1, Number(maxSecArg) * 1000, Number(maxReqArg));
   const inFlight = Number(inFlightArg);
   const many = await drive(checked, inFlight, CONCURRENT_MS);
+  const viaFetch = checkedWith(() => fetchBody(path, HEADERS));
+  await drive(viaFetch, 1, WARMUP_MS / 2);
+  const fetched = await drive(viaFetch, 1, FETCH_MS);
+  client.close();
 
   // With the server idle, so the two processes do not compete for the cores.
   const breakdown = timeSteps(index, request, bytes);
 
   server.stdin!.end();
   const { connections } = await nextLine<{ connections: number }>(lines, STOP_GRACE_MS * 2);
-  const requests = 1 + one.times.length + many.times.length;
-  if (connections > MAX_CONNECTIONS_PER_CLIENT * inFlight)
+  const requests = 1 + one.times.length + many.times.length + fetched.times.length;
+  if (connections > MAX_CONNECTIONS_PER_CLIENT * (inFlight + 1))
     throw new Error(`${connections} TCP connections for ${requests} requests: keep-alive is not working`);
   const total = one.times.reduce((a, b) => a + b, 0);
   const out = {
@@ -182,6 +186,11 @@ async function main(): Promise<void> {
       p50Ms: percentile(many.times, 50),
       p99Ms: percentile(many.times, 99),
       qps: (many.times.length * 1000) / many.wallMs,
+    },
+    fetch: {
+      requests: fetched.times.length,
+      p50Ms: percentile(fetched.times, 50),
+      p99Ms: percentile(fetched.times, 99),
     },
     candidates: first.allocation_requests.length,
     providers,

@@ -5,8 +5,8 @@
  *
  * Starts cellplane's Placement API in its own process (cellplane-server.ts, as the suite does),
  * checks that its first answer is the in-process index's JSON, warms up for WARMUP_MS, then times
- * REQUESTS (default 1000) GET /allocation_candidates one at a time with the suite's client (Node's
- * fetch, keep-alive, microversion 1.39) and prints p50/p90/p99/max in ms on one line. No
+ * REQUESTS (default 1000) GET /allocation_candidates one at a time with the suite's client
+ * (http-client.ts: node:http, keep-alive, microversion 1.39) and prints p50/p90/p99/max in ms on one line. No
  * concurrent phase and no in-process breakdown: `cellplane-http.ts` (run by `npm run bench --
  * --filter placement`) does those. The server is stopped on exit, error or signal.
  */
@@ -16,6 +16,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { percentile } from '../lib/stats.ts';
 import { expectedAnswer } from './expected.ts';
+import { BenchClient } from './http-client.ts';
 import { queryString } from './queries.ts';
 
 const WARMUP_MS = 1_000;
@@ -32,12 +33,8 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const)
     process.exit(1);
   });
 
-async function get(url: string): Promise<Buffer> {
-  const res = await fetch(url, { headers: HEADERS });
-  const body = Buffer.from(await res.arrayBuffer());
-  if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${body.toString().slice(0, 300)}`);
-  return body;
-}
+const client = new BenchClient(HEADERS);
+const get = (url: string) => client.get(url);
 
 async function main(): Promise<void> {
   const [rootsArg, kind, requestsArg = '1000', seed = 'bench-placement-1'] = process.argv.slice(2);
@@ -76,6 +73,7 @@ async function main(): Promise<void> {
   console.log(
     `${rootsArg} ${kind}: ${requests} requests, p50 ${ms(50)} / p90 ${ms(90)} / p99 ${ms(99)} / max ${ms(100)} ms, body ${first.length} bytes`,
   );
+  client.close();
   server.stdin!.end();
 }
 

@@ -7,6 +7,7 @@ import { markdownTable } from '../lib/report.ts';
 import { formatRatio, formatSig } from '../lib/stats.ts';
 import type { OursHttp } from './http-results.ts';
 import type { Latency } from './latency.ts';
+import { DB_LABEL, fastest, PEER_DBS, type Peer } from './peer.ts';
 
 export interface HttpRow {
   readonly row: string;
@@ -15,7 +16,8 @@ export interface HttpRow {
   /** The index in process (single-call latencies). */
   readonly index?: Latency;
   readonly ours?: OursHttp | string;
-  readonly placement?: (Latency & { candidates: number }) | string;
+  /** The real Placement on each database. */
+  readonly placement?: Peer;
 }
 
 /** Issue 3: at 10,000 providers, a three-class request with limit=1000. */
@@ -30,22 +32,28 @@ function comparison(rows: readonly HttpRow[]): string {
     [
       'fleet',
       'cellplane HTTP p50/p99 ms',
+      'same via fetch p50/p99 ms',
       'cellplane HTTP q/s',
       'cellplane q/s, 4 in flight',
-      'Placement HTTP p50/p99 ms',
+      'Placement HTTP p50/p99 ms (faster db)',
       'Placement q/s',
       'cellplane/Placement (HTTP)',
       'HTTP/in-process index q/s',
     ],
     rows.map((r) => {
       const o = obj(r.ours);
-      const p = obj(r.placement);
+      const best = fastest(r.placement);
+      const p = best?.run;
+      const failed = PEER_DBS.map((db) => r.placement?.[db]).find((x) => typeof x === 'string');
       return [
         r.row,
         cell(r.ours, () => `${ms(o!.p50Ms)} / ${ms(o!.p99Ms)} (${o!.requests})`),
+        o ? `${ms(o.fetch.p50Ms)} / ${ms(o.fetch.p99Ms)} (${o.fetch.requests})` : '–',
         o ? formatSig(o.qps) : '–',
         o ? `${formatSig(o.concurrent.qps)} (p50 ${ms(o.concurrent.p50Ms)} ms)` : '–',
-        cell(r.placement, () => `${ms(p!.p50Ms)} / ${ms(p!.p99Ms)} (${p!.calls})`),
+        best
+          ? `${ms(best.run.p50Ms)} / ${ms(best.run.p99Ms)} (${best.run.calls}, ${DB_LABEL[best.db]})`
+          : (failed ?? '–'),
         p ? formatSig(p.qps) : '–',
         o && p ? formatRatio(o.qps / p.qps) : '–',
         o && r.index ? formatRatio(o.qps / r.index.qps) : '–',
@@ -59,7 +67,7 @@ function targets(rows: readonly HttpRow[]): string {
   const o = obj(t?.ours);
   if (!t || !o)
     return `**Targets** (${TARGET.roots.toLocaleString('en-US')} roots ${TARGET.kind}): not measured in this run.`;
-  const p = obj(t.placement);
+  const p = fastest(t.placement)?.run;
   const holds = (ok: boolean) => (ok ? '**holds**' : '**missed**');
   const ratio = p ? o.qps / p.qps : Number.NaN;
   return [
@@ -112,7 +120,9 @@ export function httpNotes(rows: readonly HttpRow[]): string {
     "**Over HTTP, side by side** (the fair comparison: cellplane's Placement API, `api/placement`,",
     'in its own process on a free loopback port, memory store, noauth, loaded with the same fleet',
     'through its store and `PlacementService.open`; the real Placement as above; both queried by the',
-    "same client, Node's fetch with keep-alive, one request at a time unless marked in flight):",
+    'same client, node:http with keep-alive reading each body whole (`bench/placement/http-client.ts`),',
+    "one request at a time unless marked in flight; `via fetch`: cellplane again through Node's fetch,",
+    'the client used before, whose own work shows in its numbers):',
     '',
     comparison(rows),
     '',

@@ -1,6 +1,7 @@
 /** The JSON lines the HTTP bench children print (real-placement.ts, cellplane-http.ts). */
 
 export interface RealPlacementOut {
+  readonly db: 'mysql' | 'sqlite';
   readonly requests: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -8,6 +9,10 @@ export interface RealPlacementOut {
   readonly candidates: number;
   readonly providers: number;
   readonly loadSeconds: number;
+  /** The checked first request (not a sample). */
+  readonly firstMs: number;
+  readonly apiPeakRssMiB: number | null;
+  readonly dbPeakRssMiB: number | null;
 }
 
 export interface OursHttp {
@@ -25,6 +30,8 @@ export interface OursHttp {
     readonly p99Ms: number;
     readonly qps: number;
   };
+  /** One at a time through Node's fetch instead (the client's own cost, for comparison). */
+  readonly fetch: { readonly requests: number; readonly p50Ms: number; readonly p99Ms: number };
   readonly candidates: number;
   readonly providers: number;
   /** Server start: fleet → memory store → PlacementService.open. */
