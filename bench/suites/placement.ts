@@ -171,9 +171,10 @@ placement-api used a full core: the time is Placement's Python. Read in the sour
 \`_get_trees_with_traits\` (placement/objects/research_context.py) scans every candidate provider for
 each tree that has the required trait (~47,000 trees × ~150,000 providers here); 10,000 nested roots
 take 11 s a request on MariaDB, so 5× the fleet costs ~17–20× the time. The suite gives each
-Placement child 15 minutes. Where both answer, Placement was faster on sqlite
-(10,000 flat roots, p50 1.1 s vs 1.6 s on MariaDB, measured alone the same day), so every ratio
-above is taken against the faster of the two in this run.`;
+Placement child 15 minutes. Neither database is always the faster: measured
+alone the same day, 10,000 flat roots answered in p50 1.1 s on sqlite vs 1.6 s on MariaDB, while
+10,000 nested roots were faster on MariaDB in the suite run; so every ratio above is taken against
+the faster of the two in the same run.`;
 
 function notes(): string {
   const ms = (x: number) => formatSig(x);
