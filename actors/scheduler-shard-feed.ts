@@ -2,7 +2,8 @@
  * Keeps a leader's ShardView current: the full resync from the cell Store on takeover (list the
  * `rp.trees` index, read the records of this partition's trees in pages), the live tree events
  * (`cp.<cell>.events.rp.*`, filtered to this partition by `shardOf`), re-reads of single trees
- * when an event shows a version gap, and host up/down transitions.
+ * when an event shows a version gap, and host up/down transitions (asked to be told again once
+ * the trees are loaded: a new leader's view starts with every host up).
  *
  * Ordering: the leader subscribes to events BEFORE it reads the Store; events that arrive while
  * the resync runs are buffered (at most MAX_BUFFERED_EVENTS; beyond that the resync is simply
@@ -31,6 +32,12 @@ export interface ServiceEvents {
   readonly subject: string;
   /** Undefined for a message that is not a transition (ignored). Must not throw. */
   parse(data: Uint8Array): { readonly host: string; readonly up: boolean } | undefined;
+  /**
+   * Asks whoever publishes the transitions to tell the current unschedulable hosts again; called
+   * once the trees are loaded, so a new leader does not take every host for up until the next
+   * periodic re-announcement. Must not throw.
+   */
+  askReplay?(): void;
 }
 
 export interface FeedDeps {
@@ -77,6 +84,7 @@ export class ShardFeed {
     for (const ev of held) this.apply(ev);
     if (this.overflowed) this.deps.report('eventsDropped', { limit: MAX_BUFFERED_EVENTS });
     this.overflowed = false;
+    if (this.active) serviceEvents?.askReplay?.();
     return loaded;
   }
 

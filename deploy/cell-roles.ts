@@ -29,7 +29,7 @@ import { agentSubjects } from '../host-agent/agent.ts';
 import { defaultAgentScope, HOST_KIND, INSTANCE_KIND } from '../host-agent/agents.ts';
 import { type AgentTarget, HostAgentClient } from '../host-agent/client.ts';
 import { shouldReschedule, spawnInProgress } from '../host-agent/driver.ts';
-import { registerHost, resync, serviceTransition } from '../host-agent/messages.ts';
+import { registerHost, resync, serviceReplay, serviceTransition } from '../host-agent/messages.ts';
 import { type ServiceMonitorHandle, startServiceMonitor } from './host-directory.ts';
 
 export interface CellRolesOptions {
@@ -164,6 +164,16 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
               return { host: t.host, up: t.up };
             } catch {
               return undefined;
+            }
+          },
+          askReplay: () => {
+            try {
+              o.bus.publish(
+                subjects.serviceReplay,
+                encode(serviceReplay, { requester: `${o.replicaId}/sched-${shard}` }),
+              );
+            } catch {
+              // The bus is closing; the monitor's periodic re-announcement covers it.
             }
           },
         },

@@ -23,9 +23,11 @@
  * a HeartbeatMonitor over the cell's heartbeats combined with the service records (watched),
  * publishing on `agentSubjects(cell).service` whether each host may be scheduled — Nova's
  * ComputeFilter: up, enabled and not forced down. The shards read `{host, up}` from that
- * subject (actors/scheduler-shard-feed.ts). Hosts that may not be scheduled are re-announced
- * every `refreshMs` so a shard leader that took over (its view starts with every host up) or a
- * lost message (core NATS is at-most-once) converges within one period.
+ * subject (actors/scheduler-shard-feed.ts). A shard leader that took over (its view starts with
+ * every host up) asks on `serviceReplay` once it has loaded its trees, and the monitor tells it
+ * the unschedulable hosts at once; besides, they are re-announced every `refreshMs`, so a lost
+ * message (core NATS is at-most-once) or a replay asked before any monitor ran converges within
+ * one period.
  */
 import { TREE_INDEX, type TreeRecord, treeRecords } from '../actors/provider-tree-store.ts';
 import {
@@ -51,7 +53,7 @@ import type { Bus, Subscription } from '../core/ports/bus.ts';
 import type { Clock, TimerHandle } from '../core/ports/clock.ts';
 import type { Coordinator, KvEntry, Watch } from '../core/ports/coordinator.ts';
 import { agentSubjects } from '../host-agent/agent.ts';
-import { heartbeat, serviceTransition } from '../host-agent/messages.ts';
+import { heartbeat, serviceReplay, serviceTransition } from '../host-agent/messages.ts';
 import { DEFAULT_GRACE_MS, HeartbeatMonitor, MAX_MONITORED_HOSTS } from '../host-agent/monitor.ts';
 import type { CellPorts } from './server-backend.ts';
 
@@ -408,15 +410,34 @@ export async function startServiceMonitor(o: ServiceMonitorOptions): Promise<Ser
   const watch: Watch = await o.coordinator.watch(SERVICES_PREFIX, (ev) =>
     applyRecord(ev.key, ev.revision, ev.type === 'put' ? ev.value : undefined),
   );
-  let sub: Subscription | undefined;
+  /** Every host told unschedulable, again (at most MAX_REFRESH_PER_TICK). */
+  const announceBlocked = () => {
+    let n = 0;
+    for (const [host, up] of told) {
+      if (up || n++ >= MAX_REFRESH_PER_TICK) continue;
+      publish(host, false);
+    }
+  };
+  const subs: Subscription[] = [];
   let timer: TimerHandle | undefined;
   try {
     for (const e of await o.coordinator.list(SERVICES_PREFIX)) applyRecord(e.key, e.modRevision, e.value);
     for (const h of o.expected?.() ?? []) monitor.expect(h);
     for (const h of records.keys()) tell(h);
-    sub = await monitor.listen(o.bus, agentSubjects(o.cell).heartbeat);
+    subs.push(await monitor.listen(o.bus, agentSubjects(o.cell).heartbeat));
+    subs.push(
+      await o.bus.subscribe(agentSubjects(o.cell).serviceReplay, (m) => {
+        try {
+          decode(serviceReplay, m.data);
+        } catch {
+          return; // a peer speaking another major
+        }
+        if (!stopped) announceBlocked();
+      }),
+    );
   } catch (err) {
     monitor.close();
+    await Promise.all(subs.map((s) => s.unsubscribe().catch(() => {})));
     await watch.cancel();
     throw err;
   }
@@ -424,11 +445,7 @@ export async function startServiceMonitor(o: ServiceMonitorOptions): Promise<Ser
   const refresh = () => {
     timer = undefined;
     if (stopped) return;
-    let n = 0;
-    for (const [host, up] of told) {
-      if (up || n++ >= MAX_REFRESH_PER_TICK) continue;
-      publish(host, false);
-    }
+    announceBlocked();
     timer = o.clock.setTimeout(refresh, refreshMs);
   };
   timer = o.clock.setTimeout(refresh, refreshMs);
@@ -438,7 +455,7 @@ export async function startServiceMonitor(o: ServiceMonitorOptions): Promise<Ser
       stopped = true;
       if (timer) o.clock.clearTimeout(timer);
       monitor.close();
-      await sub?.unsubscribe().catch(() => {});
+      await Promise.all(subs.map((s) => s.unsubscribe().catch(() => {})));
       await watch.cancel().catch(() => {});
     },
   };

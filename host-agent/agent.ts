@@ -33,6 +33,8 @@ export interface AgentSubjects {
   readonly resync: string;
   /** Where a HeartbeatMonitor publishes up/down transitions. */
   readonly service: string;
+  /** Where a scheduler shard that took over asks the service monitor to tell it again. */
+  readonly serviceReplay: string;
 }
 
 export function agentSubjects(cell: string): AgentSubjects {
@@ -43,6 +45,7 @@ export function agentSubjects(cell: string): AgentSubjects {
     events: `${base}.events`,
     resync: `${base}.resync`,
     service: `${base}.service`,
+    serviceReplay: `${base}.service_replay`,
   };
 }
 

@@ -133,6 +133,7 @@ const T = {
   event: 'cp.host.instance_event',
   service: 'cp.host.service',
   resync: 'cp.host.resync',
+  serviceReplay: 'cp.host.service_replay',
 } as const;
 
 function parseInventory(o: Fields, p: string): Inventory {
@@ -250,6 +251,20 @@ export const serviceTransition = defineMessage<ServiceTransition>({
       atMs: number(o, 'atMs', T.service),
       lastSeenMs: number(o, 'lastSeenMs', T.service),
     };
+  },
+});
+
+/**
+ * Asks the cell's service monitor to publish again, now, every host it holds unschedulable: what a
+ * scheduler shard leader that just took over (its view starts with every host up) would otherwise
+ * learn only from the next periodic re-announcement. `requester` is for the monitor's logs.
+ */
+export const serviceReplay = defineMessage<{ requester: string }>({
+  type: T.serviceReplay,
+  major: 1,
+  minor: 0,
+  parse(body) {
+    return { requester: string(asObject(body, T.serviceReplay), 'requester', T.serviceReplay) };
   },
 });
 

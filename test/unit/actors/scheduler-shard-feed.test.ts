@@ -112,4 +112,44 @@ describe('ShardFeed', () => {
     await clock.advance(0);
     expect(view.setHostUp('h1', false)).toBe(false); // the up after stop() was not applied
   });
+
+  it('asks for a replay of the transitions once the trees are loaded, not before', async () => {
+    const clock = new VirtualClock(0);
+    const broker = new MemoryBroker({ clock });
+    const [tb, cb, fb] = [broker.connect(), broker.connect(), broker.connect()];
+    const inner = new MemoryStore();
+    const { host, trees } = await hostTrees({ bus: tb, clientBus: cb, store: inner, clock, scope: CELL });
+    cleanup.push(async () => {
+      await host.shutdown();
+      await Promise.all([tb.close(), cb.close(), fb.close()]);
+    });
+    const roots = [1, 2, 3].map(rootUuid);
+    for (const r of roots) await trees.register(r, tree(r).inv('VCPU', 8).build());
+    const { store, open } = gatedStore(inner);
+    const view = new ShardView();
+    const asked: number[] = [];
+    const feed = new ShardFeed(
+      {
+        bus: fb,
+        store,
+        cell: CELL,
+        shard: 0,
+        shardCount: 1,
+        serviceEvents: {
+          subject: 'svc',
+          parse: () => undefined,
+          askReplay: () => asked.push(view.trees.size),
+        },
+        report: () => {},
+      },
+      view,
+    );
+    cleanup.push(() => feed.stop());
+    const started = feed.start();
+    await clock.advance(0);
+    expect(asked).toEqual([]); // the trees are still being read
+    open();
+    expect(await started).toBe(roots.length);
+    expect(asked).toEqual([roots.length]); // once, with every tree in the view
+  });
 });

@@ -58,6 +58,8 @@ export interface Replica {
 
 export interface ConductorWorld {
   readonly clock: VirtualClock;
+  /** For a test's own connections (close them yourself). */
+  readonly broker: MemoryBroker;
   readonly store: MemoryStore;
   readonly instances: InstanceStore;
   readonly fleet: FakeFleet;
@@ -67,6 +69,10 @@ export interface ConductorWorld {
   readonly roleEvents: Array<{ readonly what: string; readonly e: unknown }>;
   /** A conductor-only replica (a standby while "a" leads). */
   replica(id: string): Promise<Replica>;
+  /** A replica of both scheduler shards (standbys while "a" leads them). */
+  shardReplica(id: string): Promise<Replica>;
+  /** Replica "a": the trees, the registrar and the shards the world started with. */
+  readonly shardsFirst: Replica;
   /** The conductor replica started with the world. */
   readonly first: Replica;
   /** Enqueues a boot of instance n (as the API does: record first, then the job). */
@@ -133,7 +139,8 @@ export async function conductorWorld(
     };
     return replica;
   };
-  const roles = (await start('a', { trees: true, shards: [0, 1] })).roles;
+  const shardsFirst = await start('a', { trees: true, shards: [0, 1] });
+  const roles = shardsFirst.roles;
   const first = await start('c1', { conductor: true });
   const hosts = opts.hosts ?? Array.from({ length: 6 }, (_, i) => smallHost(`cn${i}`));
   const fleetBus = broker.connect();
@@ -155,6 +162,7 @@ export async function conductorWorld(
   const instances = new InstanceStore(store);
   const w: ConductorWorld = {
     clock,
+    broker,
     store,
     instances,
     fleet,
@@ -163,6 +171,8 @@ export async function conductorWorld(
     events,
     roleEvents,
     replica: (id) => start(id, { conductor: true }),
+    shardReplica: (id) => start(id, { shards: [0, 1] }),
+    shardsFirst,
     async boot(n, more = {}) {
       const rec = newInstanceRecord(
         {

@@ -26,7 +26,7 @@ import {
 } from '../../../deploy/host-directory.ts';
 import { agentSubjects } from '../../../host-agent/agent.ts';
 import { stableUuid } from '../../../host-agent/drivers/fake-host.ts';
-import { heartbeat, serviceTransition } from '../../../host-agent/messages.ts';
+import { heartbeat, serviceReplay, serviceTransition } from '../../../host-agent/messages.ts';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const GRACE = 30_000;
@@ -252,6 +252,31 @@ describe('startServiceMonitor', () => {
       { host: 'h1', up: false },
       { host: 'h1', up: false }, // the refresh: a shard that took over meanwhile learns it
     ]);
+  });
+
+  it('tells the unschedulable hosts again at once when a shard asks for a replay', async () => {
+    const f = await fixture();
+    await f.directory.setService('h1', { disabled: true });
+    const { seen } = await watching(f, f.bus, ['h1', 'h2']);
+    f.beat('h2');
+    await f.clock.advance(1);
+    expect(seen).toEqual([
+      { host: 'h1', up: false },
+      { host: 'h2', up: true },
+    ]);
+    const replay = (body: unknown) =>
+      f.bus.publish(agentSubjects('c1').serviceReplay, encode(serviceReplay, body as never));
+    replay({ requester: 'r1/sched-0' });
+    await f.clock.advance(1); // long before the 60 s refresh
+    expect(seen).toEqual([
+      { host: 'h1', up: false },
+      { host: 'h2', up: true },
+      { host: 'h1', up: false }, // only the unschedulable host is told again
+    ]);
+    // Something that is not a replay request on the subject is ignored.
+    f.bus.publish(agentSubjects('c1').serviceReplay, new Uint8Array([1, 2, 3]));
+    await f.clock.advance(1);
+    expect(seen).toHaveLength(3);
   });
 });
 
