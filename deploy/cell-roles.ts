@@ -72,6 +72,7 @@ export interface CellRolesOptions {
   readonly memberships?: {
     mapHost(host: string, cellUuid: string): Promise<unknown>;
     unmapInstance(uuid: string, cellUuid?: string): Promise<boolean>;
+    hostMappings(cellUuid: string): Promise<readonly { readonly host: string }[]>;
   };
   /**
    * Heartbeat age after which the conductor leader's service monitor tells the shards a host is
@@ -242,7 +243,14 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
             coordinator: o.coordinator,
             clock: o.clock,
             cell: o.cell,
-            expected: () => lookup?.hosts().map((h) => h.host) ?? [],
+            // The registered hosts and every host mapped to the cell: one that died while no
+            // monitor ran (a conductor failover) never beats or registers again.
+            expected: async () => {
+              const mapped = o.memberships && o.cellUuid ? await o.memberships.hostMappings(o.cellUuid) : [];
+              return [
+                ...new Set([...(lookup?.hosts().map((h) => h.host) ?? []), ...mapped.map((m) => m.host)]),
+              ];
+            },
             owns: (host) => lookup?.host(host) !== undefined,
             ...(o.serviceDownMs ? { graceMs: o.serviceDownMs } : {}),
           });

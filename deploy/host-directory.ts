@@ -342,8 +342,13 @@ export interface ServiceMonitorOptions {
   readonly clock: Clock;
   /** Cell name (the agents' subjects). */
   readonly cell: string;
-  /** Hosts expected to beat (the registrar's): down if silent for a grace period from the start. */
-  readonly expected?: () => readonly string[];
+  /**
+   * Hosts expected to beat, read once at the start: down if silent for a grace period from then.
+   * Include every host of the cell that is durably known (its host mappings), not only those
+   * that registered with this process: a host that died before this monitor started never
+   * registers or beats again, and would otherwise stay schedulable for good.
+   */
+  readonly expected?: () => readonly string[] | Promise<readonly string[]>;
   /** Whether `host` is of this cell (the registrar knows it): its record changes are told even before it beats. */
   readonly owns?: (host: string) => boolean;
   readonly graceMs?: number;
@@ -422,7 +427,7 @@ export async function startServiceMonitor(o: ServiceMonitorOptions): Promise<Ser
   let timer: TimerHandle | undefined;
   try {
     for (const e of await o.coordinator.list(SERVICES_PREFIX)) applyRecord(e.key, e.modRevision, e.value);
-    for (const h of o.expected?.() ?? []) monitor.expect(h);
+    for (const h of (await o.expected?.()) ?? []) monitor.expect(h);
     for (const h of records.keys()) tell(h);
     subs.push(await monitor.listen(o.bus, agentSubjects(o.cell).heartbeat));
     subs.push(

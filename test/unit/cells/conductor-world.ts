@@ -19,6 +19,7 @@ import {
   type NewInstance,
   newInstanceRecord,
 } from '../../../cells/instances.ts';
+import { CellRegistry } from '../../../cells/lifecycle.ts';
 import { MemoryBroker } from '../../../core/adapters/memory/bus.ts';
 import { VirtualClock } from '../../../core/adapters/memory/clock.ts';
 import { MemoryCoordinationServer } from '../../../core/adapters/memory/coordinator.ts';
@@ -90,6 +91,8 @@ export async function conductorWorld(
     hosts?: readonly FakeHostSpec[];
     driver?: FakeFleetOptions['driver'];
     maxBuildAttempts?: number;
+    /** Registers the cell in a CellRegistry, so the roles map hosts (as a deployment does). */
+    registry?: boolean;
   } = {},
 ): Promise<ConductorWorld> {
   const clock = new VirtualClock(Date.parse('2026-01-01T00:00:00Z'));
@@ -99,7 +102,12 @@ export async function conductorWorld(
   const events: ConductorEvent[] = [];
   const roleEvents: Array<{ readonly what: string; readonly e: unknown }> = [];
   const closers: Array<() => Promise<void>> = [];
+  const registry = opts.registry ? new CellRegistry(coordination.client(), { clock }) : undefined;
+  const registered = registry
+    ? await registry.create({ name: CELL, transport: `cp.${CELL}`, store: `memory://${CELL}` })
+    : undefined;
   const common = {
+    ...(registry && registered ? { memberships: registry.memberships, cellUuid: registered.uuid } : {}),
     cell: CELL,
     store,
     clock,
