@@ -42,7 +42,8 @@ describe('ShardFeed', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  it('holds events during the resync and applies the newer ones after it', async () => {
+  /** `n` trees (8 VCPU, 1024 MB) registered through tree actors on a memory bus and store; `fb` for the feed. */
+  async function treesOf(n: number) {
     const clock = new VirtualClock(0);
     const broker = new MemoryBroker({ clock });
     const [tb, cb, fb] = [broker.connect(), broker.connect(), broker.connect()];
@@ -52,8 +53,13 @@ describe('ShardFeed', () => {
       await host.shutdown();
       await Promise.all([tb.close(), cb.close(), fb.close()]);
     });
-    const roots = [1, 2, 3, 4].map(rootUuid);
+    const roots = Array.from({ length: n }, (_, i) => rootUuid(i + 1));
     for (const r of roots) await trees.register(r, tree(r).inv('VCPU', 8).inv('MEMORY_MB', 1024).build());
+    return { clock, fb, inner, trees, roots };
+  }
+
+  it('holds events during the resync and applies the newer ones after it', async () => {
+    const { clock, fb, inner, trees, roots } = await treesOf(4);
     const mine = roots.filter((r) => shardOf(r, 2) === 0);
     const target = mine[0]!;
     const { store, open } = gatedStore(inner);
@@ -114,17 +120,7 @@ describe('ShardFeed', () => {
   });
 
   it('asks for a replay of the transitions once the trees are loaded, not before', async () => {
-    const clock = new VirtualClock(0);
-    const broker = new MemoryBroker({ clock });
-    const [tb, cb, fb] = [broker.connect(), broker.connect(), broker.connect()];
-    const inner = new MemoryStore();
-    const { host, trees } = await hostTrees({ bus: tb, clientBus: cb, store: inner, clock, scope: CELL });
-    cleanup.push(async () => {
-      await host.shutdown();
-      await Promise.all([tb.close(), cb.close(), fb.close()]);
-    });
-    const roots = [1, 2, 3].map(rootUuid);
-    for (const r of roots) await trees.register(r, tree(r).inv('VCPU', 8).build());
+    const { clock, fb, inner, roots } = await treesOf(3);
     const { store, open } = gatedStore(inner);
     const view = new ShardView();
     const asked: number[] = [];
