@@ -63,13 +63,24 @@ export function runCase(c: BenchCase, limits: RunLimits): CaseResult {
     },
   );
   bench.run({ async: false });
-  const error = (bench as unknown as { error?: unknown }).error;
+  return resultOf(bench, c.row, c.variant, c.params ?? {});
+}
+
+/** A finished benchmark's CaseResult; throws if it failed (`failure`: an error seen by the op). */
+export function resultOf(
+  bench: Benchmark,
+  row: string,
+  variant: string,
+  params: CaseResult['params'],
+  failure?: unknown,
+): CaseResult {
+  const error = failure ?? (bench as unknown as { error?: unknown }).error;
   if (error) throw new Error(`benchmark "${bench.name}" failed`, { cause: error });
   const usPerCall = bench.stats.sample.map((s) => s * 1e6);
   return {
-    row: c.row,
-    variant: c.variant,
-    params: c.params ?? {},
+    row,
+    variant,
+    params,
     hz: bench.hz,
     medianHz: 1e6 / percentile(usPerCall, 50),
     rme: bench.stats.rme,

@@ -4,8 +4,7 @@
  * is run here as a deferred benchmark — the same warm-up, limits and result shape as runCase.
  */
 import Benchmark from 'benchmark';
-import type { CaseResult, RunLimits } from '../lib/runner.ts';
-import { percentile } from '../lib/stats.ts';
+import { type CaseResult, type RunLimits, resultOf } from '../lib/runner.ts';
 
 /** Written by every op so the work cannot be dropped. */
 export let asyncSink: unknown;
@@ -41,19 +40,5 @@ export async function runAsyncCase(
     bench.on('complete', () => resolve());
     bench.run({ async: true });
   });
-  const error = failure ?? (bench as unknown as { error?: unknown }).error;
-  if (error) throw new Error(`benchmark "${bench.name}" failed`, { cause: error });
-  const usPerCall = bench.stats.sample.map((s) => s * 1e6);
-  return {
-    row,
-    variant,
-    params: {},
-    hz: bench.hz,
-    medianHz: 1e6 / percentile(usPerCall, 50),
-    rme: bench.stats.rme,
-    meanUs: bench.stats.mean * 1e6,
-    p50Us: percentile(usPerCall, 50),
-    p99Us: percentile(usPerCall, 99),
-    samples: usPerCall.length,
-  };
+  return resultOf(bench, row, variant, {}, failure);
 }
