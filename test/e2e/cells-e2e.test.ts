@@ -287,7 +287,13 @@ describe('cells end to end: 2 APIs, 3 cells × (2 conductors, 2 shards × 2 repl
         task: (b as unknown as Record<string, unknown>)['OS-EXT-STS:task_state'],
         created: b.created,
       }));
-      throw new Error(`${err.message}; ${building.length} still BUILD, e.g. ${JSON.stringify(some)}`);
+      // And what the conductors and schedulers reported last (problems, leadership changes).
+      const reports = [...conductors.values(), ...schedulers.values()]
+        .flat()
+        .flatMap((p) => p.errTail.map((l) => `[${p.name}] ${l}`));
+      throw new Error(
+        `${err.message}; ${building.length} still BUILD, e.g. ${JSON.stringify(some)}\n${reports.join('\n')}`,
+      );
     });
     const bootMs = Date.now() - tBoot;
     console.log(
