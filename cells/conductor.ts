@@ -99,6 +99,11 @@ export class CellConductor {
     return this.inFlight;
   }
 
+  /** True while a job of instance `uuid` is in hand (running, or queued behind another of it). */
+  holds(uuid: string): boolean {
+    return this.chains.has(uuid);
+  }
+
   start(): void {
     this.loop.start();
   }

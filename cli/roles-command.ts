@@ -96,8 +96,16 @@ export function registerRoles(program: Command): void {
     .requiredOption('--cell <name>', 'the cell')
     .option('--shards <n>', 'scheduler shards of the cell', intIn('--shards', 1, 64), 1)
     .option('--max-build-attempts <n>', 'hosts tried per build (Nova max_attempts)')
+    .option(
+      '--reconcile-interval-ms <ms>',
+      "period of the leader's comparison of the instance records with what the hosts run",
+    )
     .action(async (o) => {
-      const config = resolveConfig({ ...configFlags(o), maxBuildAttempts: o.maxBuildAttempts });
+      const config = resolveConfig({
+        ...configFlags(o),
+        maxBuildAttempts: o.maxBuildAttempts,
+        reconcileIntervalMs: o.reconcileIntervalMs,
+      });
       const replicaId = replicaOf(o);
       const cluster = await connectCluster(config, `conductor-${o.cell}-${replicaId}`);
       const roles = await startConductor(cluster, o.cell, {
@@ -105,14 +113,15 @@ export function registerRoles(program: Command): void {
         shardCount: o.shards,
         onRoleEvent: (what, e) => {
           const t = (e as { type?: string }).type;
-          if (t === 'elected' || t === 'lost' || t === 'serving' || t === 'problem')
+          // Every reconcile event is one line: each correction, each pass with its cost.
+          if (t === 'elected' || t === 'lost' || t === 'serving' || t === 'problem' || what === 'reconcile')
             console.error(`cellplane conductor ${o.cell}: ${what} ${JSON.stringify(e)}`);
           if (what === 'conductor' && t === 'serving')
             console.log(`leading conductor ${o.cell} ${replicaId}`);
         },
       });
       console.error(
-        `cellplane conductor: cell ${o.cell}, replica ${replicaId}, ${o.shards} shard(s), NATS ${config.nats}`,
+        `cellplane conductor: cell ${o.cell}, replica ${replicaId}, ${o.shards} shard(s), NATS ${config.nats}, reconcile every ${config.reconcileIntervalMs} ms`,
       );
       console.log(`ready conductor ${o.cell} ${replicaId}`);
       untilSignal('conductor', async () => {

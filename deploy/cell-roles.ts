@@ -18,6 +18,12 @@ import { selectHosts } from '../actors/scheduler-shard-messages.ts';
 import { CellConductor, type ConductorRoleEvent } from '../cells/conductor.ts';
 import type { ConductorEvent, InstanceHosts, SpawnVerdict } from '../cells/conductor-ops.ts';
 import { InstanceStore } from '../cells/instances.ts';
+import {
+  RECONCILE_ASK_TIMEOUT_MS,
+  type ReconcileEvent,
+  type ReconcileHosts,
+  Reconciler,
+} from '../cells/reconcile.ts';
 import { decode, encode } from '../core/codec/envelope.ts';
 import { toCellplaneError } from '../core/errors.ts';
 import type { Bus } from '../core/ports/bus.ts';
@@ -28,7 +34,7 @@ import type { ProfileSpec } from '../core/scheduler/profile.ts';
 import { agentSubjects } from '../host-agent/agent.ts';
 import { defaultAgentScope, HOST_KIND, INSTANCE_KIND } from '../host-agent/agents.ts';
 import { type AgentTarget, HostAgentClient } from '../host-agent/client.ts';
-import { shouldReschedule, spawnInProgress } from '../host-agent/driver.ts';
+import { isInstanceNotHere, shouldReschedule, spawnInProgress } from '../host-agent/driver.ts';
 import { registerHost, resync, serviceReplay, serviceTransition } from '../host-agent/messages.ts';
 import { type ServiceMonitorHandle, startServiceMonitor } from './host-directory.ts';
 
@@ -73,14 +79,21 @@ export interface CellRolesOptions {
     mapHost(host: string, cellUuid: string): Promise<unknown>;
     unmapInstance(uuid: string, cellUuid?: string): Promise<boolean>;
     hostMappings(cellUuid: string): Promise<readonly { readonly host: string }[]>;
+    instanceMapping(uuid: string): Promise<unknown>;
   };
   /**
    * Heartbeat age after which the conductor leader's service monitor tells the shards a host is
    * down (Nova's service_down_time); default 60 s. Keep it several heartbeat intervals long.
    */
   readonly serviceDownMs?: number;
+  /** The conductor leader's reconcile pass (cells/reconcile.ts): period and hosts asked at once. */
+  readonly reconcile?: { readonly intervalMs?: number; readonly hostsInFlight?: number };
   readonly onConductorEvent?: (e: ConductorEvent) => void;
-  readonly onRoleEvent?: (what: string, e: ShardEvent | ConductorRoleEvent | RegistrarEvent) => void;
+  /** Role events; `what` is `reconcile` for the reconciler's corrections and passes. */
+  readonly onRoleEvent?: (
+    what: string,
+    e: ShardEvent | ConductorRoleEvent | RegistrarEvent | ReconcileEvent,
+  ) => void;
 }
 
 export interface CellRoles {
@@ -107,7 +120,7 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
     const trees = new ProviderTreeClient(actors);
     const subjects = agentSubjects(o.cell);
     const resyncHosts = () => o.bus.publish(subjects.resync, encode(resync, {}));
-    const report = (what: string) => (e: ShardEvent | ConductorRoleEvent | RegistrarEvent) =>
+    const report = (what: string) => (e: ShardEvent | ConductorRoleEvent | RegistrarEvent | ReconcileEvent) =>
       o.onRoleEvent?.(what, e);
 
     let registrar: HostRegistrar | undefined;
@@ -211,6 +224,21 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         monitor = undefined;
         await m?.stop();
       };
+      // Runs with the leadership, beside the service monitor (built here: bad options fail now).
+      const reconciler = new Reconciler({
+        cell: o.cell,
+        instances,
+        trees,
+        clock: o.clock,
+        hosts: reconcileHosts(agents, target),
+        knownHosts: () => lookup?.hosts().map((h) => h.host) ?? [],
+        busy: (uuid) => c.holds(uuid),
+        ...(o.memberships
+          ? { isMapped: async (uuid) => (await o.memberships!.instanceMapping(uuid)) !== undefined }
+          : {}),
+        ...o.reconcile,
+        onEvent: report('reconcile'),
+      });
       const c = new CellConductor({
         cell: o.cell,
         bus: o.bus,
@@ -233,7 +261,11 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
               },
             }
           : {}),
-        ...(o.onConductorEvent ? { onEvent: o.onConductorEvent } : {}),
+        onEvent: (e) => {
+          // A power action's correction is logged like the reconciler's.
+          if (e.type === 'corrected') report('reconcile')({ type: 'corrected', correction: e.correction });
+          o.onConductorEvent?.(e);
+        },
         onRoleEvent: report('conductor'),
         // The leader also runs the cell's service monitor (heartbeats + disabled services → the
         // shards' up/down) and, with `trees`, hosts the tree actors.
@@ -254,17 +286,20 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
             owns: (host) => lookup?.host(host) !== undefined,
             ...(o.serviceDownMs ? { graceMs: o.serviceDownMs } : {}),
           });
+          reconciler.start();
           if (!treesFollowConductor) return;
           await hostTrees();
           resyncHosts(); // registrations that found no tree host meanwhile come again
         },
         onStepDown: async () => {
+          await reconciler.stop();
           await stopMonitor();
           if (treesFollowConductor) await unhostTrees();
         },
       });
       c.start();
       stops.push(stopMonitor);
+      stops.push(() => reconciler.stop());
       stops.push(() => c.stop());
       conductor = c;
     }
@@ -296,6 +331,18 @@ export function hostAgentInstances(
       await agents.start(target(host), uuid);
     },
     spawnVerdict,
+    vmGone: isInstanceNotHere,
+  };
+}
+
+/** What the reconciler asks of the hosts: the agents' `status` (under a short timeout) and destroy. */
+export function reconcileHosts(
+  agents: HostAgentClient,
+  target: (host: string) => AgentTarget,
+): ReconcileHosts {
+  return {
+    list: async (host) => (await agents.status(target(host), RECONCILE_ASK_TIMEOUT_MS)).instances,
+    destroy: (host, uuid) => agents.destroy(target(host), uuid),
   };
 }
 

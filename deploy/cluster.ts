@@ -157,6 +157,7 @@ export async function startConductor(
     leaseTtlMs: c.config.leaseTtlMs,
     ackWaitMs: c.config.ackWaitMs,
     maxBuildAttempts: c.config.maxBuildAttempts,
+    reconcile: { intervalMs: c.config.reconcileIntervalMs },
     ...(opts.onConductorEvent ? { onConductorEvent: opts.onConductorEvent } : {}),
     ...(opts.onRoleEvent ? { onRoleEvent: opts.onRoleEvent } : {}),
   });

@@ -12,10 +12,12 @@
  * lease_ttl_ms: 5000                # leader leases (conductors, scheduler shards)
  * ack_wait_ms: 30000                # a job not renewed this long goes to another conductor
  * max_build_attempts: 3             # hosts tried per build (Nova's max_attempts)
+ * reconcile_interval_ms: 60000      # the conductor leader compares records with the hosts this often
  * ```
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_RECONCILE_INTERVAL_MS } from '../cells/reconcile.ts';
 
 export interface DeployConfig {
   readonly nats: string;
@@ -25,6 +27,8 @@ export interface DeployConfig {
   readonly leaseTtlMs: number;
   readonly ackWaitMs: number;
   readonly maxBuildAttempts: number;
+  /** Period of the conductor leader's reconcile pass (cells/reconcile.ts). */
+  readonly reconcileIntervalMs: number;
 }
 
 export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
@@ -35,6 +39,7 @@ export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
   leaseTtlMs: 5_000,
   ackWaitMs: 30_000,
   maxBuildAttempts: 3,
+  reconcileIntervalMs: DEFAULT_RECONCILE_INTERVAL_MS,
 });
 
 const FILE_KEYS: Record<string, keyof DeployConfig> = {
@@ -45,8 +50,14 @@ const FILE_KEYS: Record<string, keyof DeployConfig> = {
   lease_ttl_ms: 'leaseTtlMs',
   ack_wait_ms: 'ackWaitMs',
   max_build_attempts: 'maxBuildAttempts',
+  reconcile_interval_ms: 'reconcileIntervalMs',
 };
-const NUMERIC = new Set<keyof DeployConfig>(['leaseTtlMs', 'ackWaitMs', 'maxBuildAttempts']);
+const NUMERIC = new Set<keyof DeployConfig>([
+  'leaseTtlMs',
+  'ackWaitMs',
+  'maxBuildAttempts',
+  'reconcileIntervalMs',
+]);
 
 export type ConfigFlags = Partial<Record<keyof DeployConfig, string | number | undefined>> & {
   readonly config?: string | undefined;

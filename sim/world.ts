@@ -32,6 +32,11 @@ export const SPAWN_LATENCY = { minMs: 2_000, maxMs: 8_000 } as const;
 export const SIM_CONDUCTOR_IN_FLIGHT = 4_096;
 /** Leader leases in the simulation (a lost leader is replaced after about this). */
 export const SIM_LEASE_TTL_MS = 5_000;
+/**
+ * The conductor leaders' reconcile period in the simulation: Nova's power-sync default (600 s), not
+ * the deployment's 60 s — a pass asks every host, and at 10,000 hosts a 60 s period added ~50% CPU.
+ */
+export const SIM_RECONCILE_INTERVAL_MS = 600_000;
 
 export interface SimHost {
   readonly name: string;
@@ -122,6 +127,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
         // A build spends seconds of simulated time in spawn: many in flight, as a real cell has.
         conductorInFlight: SIM_CONDUCTOR_IN_FLIGHT,
         serviceDownMs: 360_000, // three missed heartbeats (the fleet beats every 120 s)
+        reconcile: { intervalMs: SIM_RECONCILE_INTERVAL_MS },
         askTimeoutMs: 30_000,
         operationTimeoutMs: 120_000,
         memberships: registry.memberships,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ConductorEvent } from '../../cells/conductor-ops.ts';
-import type { DeployConfig } from '../../deploy/config.ts';
+import { DEFAULT_DEPLOY_CONFIG, type DeployConfig } from '../../deploy/config.ts';
 import type { FakeHostSpec } from '../../host-agent/drivers/fake-host.ts';
 import type { SimHost } from '../world.ts';
 import { CuttableProxy, hostPort } from './proxy.ts';
@@ -159,6 +159,7 @@ export class SimProcesses {
         leaseTtlMs: this.o.knobs.leaseTtlMs,
         ackWaitMs: this.o.knobs.ackWaitMs,
         maxBuildAttempts: this.o.knobs.maxBuildAttempts,
+        reconcileIntervalMs: DEFAULT_DEPLOY_CONFIG.reconcileIntervalMs,
       },
     };
     this.cells.set(name, setup);

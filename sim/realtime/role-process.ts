@@ -101,6 +101,7 @@ async function main(file: string): Promise<void> {
       leaseTtlMs: spec.config.leaseTtlMs,
       ackWaitMs: spec.config.ackWaitMs,
       maxBuildAttempts: spec.config.maxBuildAttempts,
+      reconcile: { intervalMs: spec.config.reconcileIntervalMs },
       conductorInFlight: spec.conductorInFlight,
       serviceDownMs: spec.serviceDownMs,
       memberships: cluster.registry.memberships,
