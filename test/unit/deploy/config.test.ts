@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_RECONCILE_INTERVAL_MS } from '../../../cells/reconcile.ts';
 import { DEFAULT_DEPLOY_CONFIG, resolveConfig } from '../../../deploy/config.ts';
 
 function file(text: string): string {
@@ -42,5 +43,15 @@ describe('deploy config', () => {
     );
     expect(() => resolveConfig({ leaseTtlMs: 'soon' }, {})).toThrow(/leaseTtlMs: must be a positive integer/);
     expect(() => resolveConfig({ prefix: 'a.b' }, {})).toThrow(/prefix: letters and digits only/);
+  });
+
+  it('reconcile_interval_ms: 60 s by default, from the file or the flag, never zero', () => {
+    expect(DEFAULT_DEPLOY_CONFIG.reconcileIntervalMs).toBe(DEFAULT_RECONCILE_INTERVAL_MS);
+    const config = file('reconcile_interval_ms: 15000\n');
+    expect(resolveConfig({ config }, {}).reconcileIntervalMs).toBe(15_000);
+    expect(resolveConfig({ config, reconcileIntervalMs: '5000' }, {}).reconcileIntervalMs).toBe(5_000);
+    expect(() => resolveConfig({ reconcileIntervalMs: '0' }, {})).toThrow(
+      /reconcileIntervalMs: must be a positive integer/,
+    );
   });
 });
