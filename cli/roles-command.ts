@@ -56,6 +56,22 @@ function untilSignal(what: string, stop: () => Promise<void>): void {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 }
 
+/**
+ * What a conductor process logs: leadership changes, problems, and every job that did not run
+ * once and cleanly (redelivered, retried, given up, re-queued by the build watch, timed out).
+ */
+const CONDUCTOR_LOGGED = new Set([
+  'elected',
+  'lost',
+  'serving',
+  'problem',
+  'redelivered',
+  'retry',
+  'gaveUp',
+  'kicked',
+  'expired',
+]);
+
 const replicaOf = (o: { replicaId?: string }) => o.replicaId ?? `${hostname()}-${process.pid}`;
 
 function parseShards(value: string): number[] {
@@ -96,8 +112,18 @@ export function registerRoles(program: Command): void {
     .requiredOption('--cell <name>', 'the cell')
     .option('--shards <n>', 'scheduler shards of the cell', intIn('--shards', 1, 64), 1)
     .option('--max-build-attempts <n>', 'hosts tried per build (Nova max_attempts)')
+    .option(
+      '--build-stall-ms <ms>',
+      'a build no job drives this long has its job queued again (default 120000)',
+    )
+    .option('--build-timeout-ms <ms>', 'a build still in BUILD this long ends ERROR (default 1800000)')
     .action(async (o) => {
-      const config = resolveConfig({ ...configFlags(o), maxBuildAttempts: o.maxBuildAttempts });
+      const config = resolveConfig({
+        ...configFlags(o),
+        maxBuildAttempts: o.maxBuildAttempts,
+        buildStallMs: o.buildStallMs,
+        buildTimeoutMs: o.buildTimeoutMs,
+      });
       const replicaId = replicaOf(o);
       const cluster = await connectCluster(config, `conductor-${o.cell}-${replicaId}`);
       const roles = await startConductor(cluster, o.cell, {
@@ -105,7 +131,7 @@ export function registerRoles(program: Command): void {
         shardCount: o.shards,
         onRoleEvent: (what, e) => {
           const t = (e as { type?: string }).type;
-          if (t === 'elected' || t === 'lost' || t === 'serving' || t === 'problem')
+          if (CONDUCTOR_LOGGED.has(t ?? ''))
             console.error(`cellplane conductor ${o.cell}: ${what} ${JSON.stringify(e)}`);
           if (what === 'conductor' && t === 'serving')
             console.log(`leading conductor ${o.cell} ${replicaId}`);

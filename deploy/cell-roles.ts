@@ -61,6 +61,9 @@ export interface CellRolesOptions {
   readonly leaseTtlMs?: number;
   readonly ackWaitMs?: number;
   readonly maxBuildAttempts?: number;
+  /** The conductor's build watch (cells/build-watch.ts); defaults there. */
+  readonly buildStallMs?: number;
+  readonly buildTimeoutMs?: number;
   /** Jobs the conductor leader works on at once (default DEFAULT_CONDUCTOR_IN_FLIGHT). */
   readonly conductorInFlight?: number;
   readonly profile?: ProfileSpec;
@@ -225,6 +228,8 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         ...(o.leaseTtlMs ? { leaseTtlMs: o.leaseTtlMs } : {}),
         ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}),
         ...(o.maxBuildAttempts ? { maxBuildAttempts: o.maxBuildAttempts } : {}),
+        ...(o.buildStallMs ? { buildStallMs: o.buildStallMs } : {}),
+        ...(o.buildTimeoutMs ? { buildTimeoutMs: o.buildTimeoutMs } : {}),
         ...(o.conductorInFlight ? { maxInFlight: o.conductorInFlight } : {}),
         ...(o.memberships
           ? {

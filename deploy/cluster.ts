@@ -157,6 +157,8 @@ export async function startConductor(
     leaseTtlMs: c.config.leaseTtlMs,
     ackWaitMs: c.config.ackWaitMs,
     maxBuildAttempts: c.config.maxBuildAttempts,
+    buildStallMs: c.config.buildStallMs,
+    buildTimeoutMs: c.config.buildTimeoutMs,
     ...(opts.onConductorEvent ? { onConductorEvent: opts.onConductorEvent } : {}),
     ...(opts.onRoleEvent ? { onRoleEvent: opts.onRoleEvent } : {}),
   });

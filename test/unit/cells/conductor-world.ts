@@ -91,6 +91,8 @@ export async function conductorWorld(
     hosts?: readonly FakeHostSpec[];
     driver?: FakeFleetOptions['driver'];
     maxBuildAttempts?: number;
+    buildStallMs?: number;
+    buildTimeoutMs?: number;
     /** Registers the cell in a CellRegistry, so the roles map hosts (as a deployment does). */
     registry?: boolean;
   } = {},
@@ -117,6 +119,8 @@ export async function conductorWorld(
     askTimeoutMs: 1_000,
     operationTimeoutMs: 5_000,
     ...(opts.maxBuildAttempts ? { maxBuildAttempts: opts.maxBuildAttempts } : {}),
+    ...(opts.buildStallMs ? { buildStallMs: opts.buildStallMs } : {}),
+    ...(opts.buildTimeoutMs ? { buildTimeoutMs: opts.buildTimeoutMs } : {}),
   };
   const start = async (id: string, roles: Parameters<typeof startCellRoles>[0]['roles']) => {
     const bus = broker.connect();
