@@ -156,6 +156,7 @@ export class CellConductor {
     if (l.lost) return true;
     this.consumer = await queue.consume((job) => this.onJob(job), {
       maxInFlight: this.opts.maxInFlight ?? DEFAULT_CONDUCTOR_IN_FLIGHT,
+      onProblem: (err) => this.loop.problem('consumerResumed', err),
     });
     this.leading = !l.lost;
     if (this.leading) {
