@@ -114,6 +114,8 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
       o.onRoleEvent?.(what, e);
 
     let registrar: HostRegistrar | undefined;
+    /** The conductor leader's service monitor (while this process leads the cell's conductor). */
+    let monitor: ServiceMonitorHandle | undefined;
     // The tree actors: one process at a time may host them. With a conductor in the same
     // process they follow its leadership; alone, they are hosted for the process's life.
     let treeHost: ActorHost | undefined;
@@ -141,7 +143,11 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         ...(o.memberships && o.cellUuid && o.roles.trees
           ? { memberships: o.memberships, cellUuid: o.cellUuid }
           : {}),
-        onEvent: report('registrar'),
+        onEvent: (e) => {
+          // A host that registers and dies before its next beat must still be declared down.
+          if (e.type === 'registered') monitor?.expect(e.host.host);
+          report('registrar')(e);
+        },
       });
       await registrar.start();
       const r = registrar;
@@ -208,7 +214,6 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         },
       });
       const askMs = o.askTimeoutMs ?? 5_000;
-      let monitor: ServiceMonitorHandle | undefined;
       const stopMonitor = async () => {
         const m = monitor;
         monitor = undefined;
