@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { connectCluster, startAgents, startApi, startConductor, startScheduler } from '../deploy/cluster.ts';
 import { type ConfigFlags, resolveConfig } from '../deploy/config.ts';
+import type { StoreNotice } from '../deploy/store-recovery.ts';
 import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
 import { intIn } from './options.ts';
 
@@ -59,6 +60,7 @@ function untilSignal(what: string, stop: () => Promise<void>): void {
 /**
  * What a conductor process logs: leadership changes, problems, and every job that did not run
  * once and cleanly (redelivered, retried, given up, re-queued by the build watch, timed out).
+ * Store notices (deploy/store-recovery.ts) are printed as their own line.
  */
 const CONDUCTOR_LOGGED = new Set([
   'elected',
@@ -70,6 +72,7 @@ const CONDUCTOR_LOGGED = new Set([
   'gaveUp',
   'kicked',
   'expired',
+  'reregister', // the registrar asked a host whose tree the store lost to register again
 ]);
 
 const replicaOf = (o: { replicaId?: string }) => o.replicaId ?? `${hostname()}-${process.pid}`;
@@ -131,6 +134,7 @@ export function registerRoles(program: Command): void {
         shardCount: o.shards,
         onRoleEvent: (what, e) => {
           const t = (e as { type?: string }).type;
+          if (t === 'store') console.error(`cellplane conductor ${o.cell}: ${(e as StoreNotice).message}`);
           if (CONDUCTOR_LOGGED.has(t ?? ''))
             console.error(`cellplane conductor ${o.cell}: ${what} ${JSON.stringify(e)}`);
           if (what === 'conductor' && t === 'serving')
@@ -166,6 +170,7 @@ export function registerRoles(program: Command): void {
         onRoleEvent: (what, e) => {
           const t = (e as { type?: string }).type;
           if (t === 'serving') console.log(`leading ${what} ${o.cell} ${replicaId}`);
+          if (t === 'store') console.error(`cellplane scheduler ${o.cell}: ${(e as StoreNotice).message}`);
           if (t === 'elected' || t === 'lost' || t === 'problem')
             console.error(`cellplane scheduler ${o.cell}: ${what} ${JSON.stringify(e)}`);
         },
