@@ -38,6 +38,17 @@ const BINARIES: Record<ServiceName, { paths: string[]; pkg: string }> = {
 };
 
 export const DEFAULT_PORTS: ServicePorts = { nats: 14222, etcd: 12379, etcdPeer: 12380, redis: 16379 };
+
+/**
+ * How Redis keeps its data. `everysec` (the default): an append-only file written before each
+ * reply and fsynced every second — a Redis restart loses nothing, a crash of the machine up to
+ * about a second of writes. `always`: fsynced before each reply — nothing lost even then, every
+ * write waits for the disk. `off`: memory only — a Redis restart loses every record (the roles
+ * notice, say so and rebuild what they can; instance records are gone for good).
+ */
+export type RedisPersistence = 'everysec' | 'always' | 'off';
+export const REDIS_PERSISTENCE: readonly RedisPersistence[] = ['everysec', 'always', 'off'];
+export const DEFAULT_REDIS_PERSISTENCE: RedisPersistence = 'everysec';
 export const defaultServicesDir = (): string =>
   process.env.CELLPLANE_SERVICES_DIR ?? join(tmpdir(), 'cellplane-services');
 
@@ -140,7 +151,7 @@ export function argsFor(
   dir: string,
   name: ServiceName,
   ports: ServicePorts,
-  opts: { durableRedis?: boolean } = {},
+  opts: { redisPersistence?: RedisPersistence } = {},
 ): string[] {
   switch (name) {
     case 'nats': {
@@ -184,22 +195,12 @@ export function argsFor(
         'warn',
       ];
     }
-    case 'redis':
-      return [
-        '--port',
-        String(ports.redis),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        // Durable: every write is in the append-only file before Redis answers, so a restart
-        // loses nothing (the real-time simulator restarts it); otherwise memory only, for speed.
-        '--appendonly',
-        opts.durableRedis ? 'yes' : 'no',
-        ...(opts.durableRedis ? ['--appendfsync', 'always'] : []),
-        '--dir',
-        dir,
-      ];
+    case 'redis': {
+      // No RDB snapshots: the append-only file (RedisPersistence) is the durability.
+      const mode = opts.redisPersistence ?? DEFAULT_REDIS_PERSISTENCE;
+      const aof = mode === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', mode];
+      return ['--port', String(ports.redis), '--bind', '127.0.0.1', '--save', '', ...aof, '--dir', dir];
+    }
   }
 }
 
@@ -257,8 +258,8 @@ export interface UpOptions {
   ports?: Partial<ServicePorts>;
   /** Pick free ports instead of the defaults (for tests that must coexist). */
   randomPorts?: boolean;
-  /** Redis writes an append-only file, fsynced per write: a restart loses nothing. */
-  durableRedis?: boolean;
+  /** Default DEFAULT_REDIS_PERSISTENCE (append-only file, fsynced every second). */
+  redisPersistence?: RedisPersistence;
   timeoutMs?: number;
   log?: Log;
 }
@@ -292,7 +293,8 @@ export async function servicesUp(opts: UpOptions = {}): Promise<ServicesState> {
   }
   const stateFile = join(dir, 'services.json');
   for (const name of toStart) {
-    const child = launch(dir, name, argsFor(dir, name, ports, { durableRedis: opts.durableRedis ?? false }));
+    const persistence = { redisPersistence: opts.redisPersistence ?? DEFAULT_REDIS_PERSISTENCE };
+    const child = launch(dir, name, argsFor(dir, name, ports, persistence));
     state.pids[name] = child.pid;
     writeFileSync(stateFile, JSON.stringify(state, null, 2));
     log(`started ${name} (pid ${child.pid})`);

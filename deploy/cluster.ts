@@ -28,6 +28,7 @@ import type { DeployConfig } from './config.ts';
 import { seedFlavors } from './flavors.ts';
 import { CellsHostDirectory } from './host-directory.ts';
 import { type CellPorts, CellsServerBackend } from './server-backend.ts';
+import { type StoreNotice, storeName, watchApiStore } from './store-recovery.ts';
 
 export interface Cluster {
   readonly config: DeployConfig;
@@ -153,11 +154,14 @@ export async function startConductor(
     replicaId: opts.replicaId,
     shardCount: opts.shardCount,
     roles: { trees: true, conductor: true },
+    storeWatch: { name: storeName(cell.store, `${c.config.prefix}.${cell.name}`) },
     memberships: c.registry.memberships,
     leaseTtlMs: c.config.leaseTtlMs,
     ackWaitMs: c.config.ackWaitMs,
     maxBuildAttempts: c.config.maxBuildAttempts,
     reconcile: { intervalMs: c.config.reconcileIntervalMs },
+    buildStallMs: c.config.buildStallMs,
+    buildTimeoutMs: c.config.buildTimeoutMs,
     ...(opts.onConductorEvent ? { onConductorEvent: opts.onConductorEvent } : {}),
     ...(opts.onRoleEvent ? { onRoleEvent: opts.onRoleEvent } : {}),
   });
@@ -189,6 +193,7 @@ export async function startScheduler(
     replicaId: opts.replicaId,
     shardCount: opts.shardCount,
     roles: { shards: opts.shards },
+    storeWatch: { name: storeName(cell.store, `${c.config.prefix}.${cell.name}`) },
     leaseTtlMs: c.config.leaseTtlMs,
     ...(opts.onRoleEvent ? { onRoleEvent: opts.onRoleEvent } : {}),
   });
@@ -218,8 +223,15 @@ export interface ApiHandle {
   stop(): Promise<void>;
 }
 
-/** The compute API over every cell in etcd (not listening yet: the caller calls `app.listen`). */
-export async function startApi(c: Cluster): Promise<ApiHandle> {
+/**
+ * The compute API over every cell in etcd (not listening yet: the caller calls `app.listen`).
+ * It watches its store and seeds the stock flavors again after a loss (deploy/store-recovery.ts);
+ * `onStoreNotice` gets those lines (default: stderr).
+ */
+export async function startApi(
+  c: Cluster,
+  opts: { onStoreNotice?: (n: StoreNotice) => void } = {},
+): Promise<ApiHandle> {
   const directory = await CellDirectory.open(c.coordinator);
   const hosts = new CellsHostDirectory({
     coordinator: c.coordinator,
@@ -236,8 +248,14 @@ export async function startApi(c: Cluster): Promise<ApiHandle> {
     ackWaitMs: c.config.ackWaitMs,
     liveness: hosts,
   });
-  const apiStore = await RedisStore.open({ url: c.config.redis, prefix: `${c.config.prefix}.api` });
+  const apiPrefix = `${c.config.prefix}.api`;
+  const apiStore = await RedisStore.open({ url: c.config.redis, prefix: apiPrefix });
   await seedFlavors(new ComputeStore(apiStore));
+  const watch = await watchApiStore(
+    { store: apiStore, clock: systemClock },
+    { name: storeName(c.config.redis, apiPrefix) },
+    opts.onStoreNotice ?? ((n) => console.error(`cellplane api: ${n.message}`)),
+  );
   const app = await buildComputeApp(
     {
       store: apiStore,
@@ -250,6 +268,7 @@ export async function startApi(c: Cluster): Promise<ApiHandle> {
     app,
     backend,
     async stop() {
+      await watch.stop();
       await app.close().catch(() => {});
       await backend.close();
       await hosts.close();

@@ -13,10 +13,13 @@
  * ack_wait_ms: 30000                # a job not renewed this long goes to another conductor
  * max_build_attempts: 3             # hosts tried per build (Nova's max_attempts)
  * reconcile_interval_ms: 60000      # the conductor leader compares records with the hosts this often
+ * build_stall_ms: 120000            # a build no job drives this long is queued again (> ack_wait_ms)
+ * build_timeout_ms: 1800000         # a build still in BUILD this long ends ERROR (Nova's instance_build_timeout)
  * ```
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_BUILD_STALL_MS, DEFAULT_BUILD_TIMEOUT_MS } from '../cells/build-watch.ts';
 import { DEFAULT_RECONCILE_INTERVAL_MS } from '../cells/reconcile.ts';
 
 export interface DeployConfig {
@@ -29,6 +32,8 @@ export interface DeployConfig {
   readonly maxBuildAttempts: number;
   /** Period of the conductor leader's reconcile pass (cells/reconcile.ts). */
   readonly reconcileIntervalMs: number;
+  readonly buildStallMs: number;
+  readonly buildTimeoutMs: number;
 }
 
 export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
@@ -40,6 +45,8 @@ export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
   ackWaitMs: 30_000,
   maxBuildAttempts: 3,
   reconcileIntervalMs: DEFAULT_RECONCILE_INTERVAL_MS,
+  buildStallMs: DEFAULT_BUILD_STALL_MS,
+  buildTimeoutMs: DEFAULT_BUILD_TIMEOUT_MS,
 });
 
 const FILE_KEYS: Record<string, keyof DeployConfig> = {
@@ -51,12 +58,16 @@ const FILE_KEYS: Record<string, keyof DeployConfig> = {
   ack_wait_ms: 'ackWaitMs',
   max_build_attempts: 'maxBuildAttempts',
   reconcile_interval_ms: 'reconcileIntervalMs',
+  build_stall_ms: 'buildStallMs',
+  build_timeout_ms: 'buildTimeoutMs',
 };
 const NUMERIC = new Set<keyof DeployConfig>([
   'leaseTtlMs',
   'ackWaitMs',
   'maxBuildAttempts',
   'reconcileIntervalMs',
+  'buildStallMs',
+  'buildTimeoutMs',
 ]);
 
 export type ConfigFlags = Partial<Record<keyof DeployConfig, string | number | undefined>> & {
@@ -85,6 +96,14 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
       throw new Error(`${k}: must be a positive integer, got ${JSON.stringify(out[k])}`);
     out[k] = n;
   }
+  if ((out.buildStallMs as number) <= (out.ackWaitMs as number))
+    throw new Error(
+      `build_stall_ms (${out.buildStallMs}) must exceed ack_wait_ms (${out.ackWaitMs}): a job held by a dead conductor comes back only after the ack-wait`,
+    );
+  if ((out.buildTimeoutMs as number) <= (out.buildStallMs as number))
+    throw new Error(
+      `build_timeout_ms (${out.buildTimeoutMs}) must exceed build_stall_ms (${out.buildStallMs})`,
+    );
   if (!/^[A-Za-z0-9]+$/.test(String(out.prefix)))
     throw new Error(
       `prefix: letters and digits only (it prefixes NATS subjects), got ${JSON.stringify(out.prefix)}`,

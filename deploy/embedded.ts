@@ -22,6 +22,7 @@ import { type CellRoles, startCellRoles } from './cell-roles.ts';
 import { seedFlavors } from './flavors.ts';
 import { CellsHostDirectory } from './host-directory.ts';
 import { CellsServerBackend } from './server-backend.ts';
+import { type StoreNotice, type StoreWatchConfig, watchApiStore } from './store-recovery.ts';
 
 export interface EmbeddedOptions {
   readonly cells: number;
@@ -36,6 +37,15 @@ export interface EmbeddedOptions {
   readonly onConductorEvent?: (cell: string, e: ConductorEvent) => void;
   /** Whether a host is up (evacuate); default ALWAYS_UP until the heartbeat monitor feeds it. */
   readonly liveness?: HostLiveness;
+  /**
+   * Watch the stores for a loss of their data and repair, as the role processes do
+   * (deploy/store-recovery.ts). Off by default: these memory stores lose nothing unless a test
+   * empties them (`MemoryStore.clear`). `onNotice` gets the lines (`store` = cell name or `api`).
+   */
+  readonly storeWatch?: {
+    readonly intervalMs?: number;
+    readonly onNotice?: (store: string, n: StoreNotice) => void;
+  };
 }
 
 export interface Embedded {
@@ -46,7 +56,10 @@ export interface Embedded {
   readonly backend: CellsServerBackend;
   readonly hosts: CellsHostDirectory;
   readonly app: Awaited<ReturnType<typeof buildComputeApp>>;
+  /** The cells' stores, by cell uuid. */
   readonly stores: ReadonlyMap<string, MemoryStore>;
+  /** The compute API's store (flavors, aggregates, server groups, quotas). */
+  readonly apiStore: MemoryStore;
   stop(): Promise<void>;
 }
 
@@ -76,6 +89,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     const bus = broker.connect();
     stops.push(() => bus.close());
     const shardCount = o.shardsPerCell ?? 1;
+    let epochs = 0;
+    const watchOf = (name: string): StoreWatchConfig | undefined =>
+      o.storeWatch && {
+        name: `memory://${name}`,
+        newEpoch: () => `embedded-${++epochs}`,
+        ...(o.storeWatch.intervalMs === undefined ? {} : { intervalMs: o.storeWatch.intervalMs }),
+      };
+    const notice = (store: string, n: StoreNotice) => o.storeWatch?.onNotice?.(store, n);
     for (let c = 1; c <= o.cells; c++) {
       const name = `cell${c}`;
       const cell =
@@ -95,6 +116,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         shardCount,
         roles: { trees: true, shards: Array.from({ length: shardCount }, (_, s) => s), conductor: true },
         memberships: registry.memberships,
+        ...(o.storeWatch
+          ? {
+              storeWatch: watchOf(name)!,
+              onRoleEvent: (_what, e) => {
+                if (e.type === 'store') notice(name, e);
+              },
+            }
+          : {}),
         ...(o.onConductorEvent
           ? { onConductorEvent: (e: ConductorEvent) => o.onConductorEvent!(name, e) }
           : {}),
@@ -139,6 +168,11 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     stops.push(() => hosts.close());
     const apiStore = new MemoryStore();
     await seedFlavors(new ComputeStore(apiStore));
+    const apiWatch = watchOf('api');
+    if (apiWatch) {
+      const w = await watchApiStore({ store: apiStore, clock }, apiWatch, (n) => notice('api', n));
+      stops.push(() => w.stop());
+    }
     const app = await buildComputeApp(
       {
         store: apiStore,
@@ -148,7 +182,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       { auth: { mode: 'noauth' }, ...(o.compute ?? {}) },
     );
     stops.push(() => app.close());
-    return { cells, roles, fleets, registry, backend, hosts, app, stores, stop };
+    return { cells, roles, fleets, registry, backend, hosts, app, stores, apiStore, stop };
   } catch (err) {
     await stop();
     throw err;

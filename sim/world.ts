@@ -16,6 +16,7 @@ import type { CellRecord } from '../cells/mapping.ts';
 import { MemoryBroker } from '../core/adapters/memory/bus.ts';
 import type { VirtualClock } from '../core/adapters/memory/clock.ts';
 import { MemoryCoordinationServer } from '../core/adapters/memory/coordinator.ts';
+import { MemoryProcess } from '../core/adapters/memory/process.ts';
 import { MemoryStore } from '../core/adapters/memory/store.ts';
 import { makeRng, type Rng } from '../core/rng.ts';
 import { type CellRoles, startCellRoles } from '../deploy/cell-roles.ts';
@@ -67,8 +68,12 @@ export interface World {
   readonly hosts: ReadonlyMap<string, SimHost>;
   /** A uuid from the run's seed. */
   uuid(): string;
-  /** Stops replica `i` of a cell (its leaderships go to the standby) and starts a fresh one in its place. */
-  restartReplica(cell: string, i: number): Promise<void>;
+  /**
+   * Kills replica `i` of a cell as SIGKILL would (core/adapters/memory/process.ts: its leases
+   * lapse after their TTL, its jobs come back after the ack-wait, nothing of it acts again) and
+   * starts a fresh one in its place.
+   */
+  killReplica(cell: string, i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,6 +101,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
     const cells = new Map<string, SimCell>();
     const hosts = new Map<string, SimHost>();
     const replicaStops = new Map<CellRoles, () => Promise<void>>();
+    const replicaKills = new Map<CellRoles, () => void>();
     let generation = 0;
     /** Both replicas run trees (hosted while leading the conductor), every shard and a conductor. */
     const startReplica = async (
@@ -105,15 +111,14 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
       shardCount: number,
       i: number,
     ): Promise<CellRoles> => {
-      const bus = broker.connect();
-      const coord = coordination.client();
+      const proc = new MemoryProcess({ broker, coordination, store, clock });
       const r = await startCellRoles({
         cell,
         cellUuid,
-        bus,
-        coordinator: coord,
-        store,
-        clock,
+        bus: proc.bus,
+        coordinator: proc.coordinator,
+        store: proc.store,
+        clock: proc.clock,
         replicaId: `${cell}-r${i}-${generation++}`,
         shardCount,
         // One registrar per cell is enough in one process (replica 0's; both would do the same work).
@@ -130,26 +135,29 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
         reconcile: { intervalMs: SIM_RECONCILE_INTERVAL_MS },
         askTimeoutMs: 30_000,
         operationTimeoutMs: 120_000,
-        memberships: registry.memberships,
-        onConductorEvent: (e) => o.onConductorEvent(cell, e),
+        memberships: new CellRegistry(proc.coordinator, { clock: proc.clock }).memberships,
+        onConductorEvent: (e) => {
+          if (proc.alive) o.onConductorEvent(cell, e);
+        },
       });
       const stopIt = async () => {
         await r.stop();
-        await coord.close();
-        await bus.close().catch(() => {});
+        await proc.coordinator.close();
+        await proc.bus.close().catch(() => {});
       };
       replicaStops.set(r, stopIt);
+      replicaKills.set(r, () => proc.kill());
       stops.push(async () => {
         if (replicaStops.has(r)) await stopIt();
       });
       return r;
     };
-    const restartReplica = async (cell: string, i: number): Promise<void> => {
+    const killReplica = async (cell: string, i: number): Promise<void> => {
       const c = cells.get(cell)!;
       const old = c.replicas[i]!;
-      const stopIt = replicaStops.get(old);
-      replicaStops.delete(old);
-      await stopIt?.();
+      replicaStops.delete(old); // a dead process is not stopped: its awaits never settle
+      replicaKills.get(old)?.();
+      replicaKills.delete(old);
       c.replicas[i] = await startReplica(cell, c.record.uuid, c.store, c.shardCount, i);
     };
     let started = 0;
@@ -217,7 +225,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
       hosts,
       uuid,
       stop,
-      restartReplica,
+      killReplica,
     };
   } catch (err) {
     await stop();

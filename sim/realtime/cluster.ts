@@ -152,6 +152,7 @@ export class SimProcesses {
       seed,
       cellStoreUrl: redis.url(servers.redis),
       config: {
+        ...DEFAULT_DEPLOY_CONFIG,
         nats: nats.url(servers.nats),
         etcd: etcd.url(servers.etcd),
         redis: redis.url(servers.redis),

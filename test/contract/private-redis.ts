@@ -1,12 +1,13 @@
 /**
  * A redis-server of a test's own (free port, its own temp dir, AOF on) that the test may
- * stop and start again — the shared one from the global setup must not be restarted.
+ * stop and start again, or empty — the shared one from the global setup must not be touched.
  * `destroy()` stops the process and removes the dir; call it in afterAll.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { findBinary, freePorts, isReady } from '../../cli/services.ts';
 
 /** How long start, stop and `eventually` wait before failing. */
@@ -56,6 +57,18 @@ export class PrivateRedis {
       child.kill('SIGKILL');
       await this.exited;
       throw new Error('redis-server ignored SIGTERM');
+    }
+  }
+
+  /** FLUSHALL: every key of every database gone, the process up (what a lost store looks like). */
+  async flushAll(): Promise<void> {
+    if (this.port === undefined) throw new Error('redis-server was never started');
+    const client = new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: true });
+    try {
+      await client.connect();
+      await client.flushall();
+    } finally {
+      client.disconnect();
     }
   }
 

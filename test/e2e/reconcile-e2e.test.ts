@@ -86,7 +86,9 @@ async function servers(base: string): Promise<Server[]> {
 
 /** The reconcile lines of the leader's stderr, parsed. */
 function reconcileLog(p: RoleProcess): Array<Record<string, unknown>> {
-  return p.errKept.map((l) => JSON.parse(l.slice(l.indexOf('{'))) as Record<string, unknown>);
+  return p.errLines
+    .filter((l) => / reconcile \{/.test(l))
+    .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as Record<string, unknown>);
 }
 
 function agentsProcess(name: string): RoleProcess {
@@ -118,11 +120,14 @@ describe('reconcile end to end: the agents process restarts with its VMs gone', 
     const common = ['--cell', CELL, '--lease-ttl-ms', '2000', '--ack-wait-ms', '5000'];
     const api0 = roles.start('api', ['api', '--port', '0']);
     const conductors = ['a', 'b'].map((r) =>
-      roles.start(
-        `conductor-${r}`,
-        ['conductor', ...common, '--replica-id', `c${r}`, '--reconcile-interval-ms', String(RECONCILE_MS)],
-        / reconcile \{/,
-      ),
+      roles.start(`conductor-${r}`, [
+        'conductor',
+        ...common,
+        '--replica-id',
+        `c${r}`,
+        '--reconcile-interval-ms',
+        String(RECONCILE_MS),
+      ]),
     );
     const scheduler = roles.start('scheduler', ['scheduler', ...common, '--replica-id', 's']);
     let agents = agentsProcess('agents-1');

@@ -93,6 +93,8 @@ export async function conductorWorld(
     hosts?: readonly FakeHostSpec[];
     driver?: FakeFleetOptions['driver'];
     maxBuildAttempts?: number;
+    buildStallMs?: number;
+    buildTimeoutMs?: number;
     /** Registers the cell in a CellRegistry, so the roles map hosts (as a deployment does). */
     registry?: boolean;
     /** The conductor leader's reconcile pass (default: the deployment's default period). */
@@ -122,6 +124,8 @@ export async function conductorWorld(
     operationTimeoutMs: 5_000,
     ...(opts.maxBuildAttempts ? { maxBuildAttempts: opts.maxBuildAttempts } : {}),
     ...(opts.reconcile ? { reconcile: opts.reconcile } : {}),
+    ...(opts.buildStallMs ? { buildStallMs: opts.buildStallMs } : {}),
+    ...(opts.buildTimeoutMs ? { buildTimeoutMs: opts.buildTimeoutMs } : {}),
   };
   const start = async (id: string, roles: Parameters<typeof startCellRoles>[0]['roles']) => {
     const bus = broker.connect();
