@@ -19,6 +19,7 @@ import Fastify, {
 } from 'fastify';
 import { CellplaneError } from '../../core/errors.ts';
 import type { Store } from '../../core/ports/store.ts';
+import { MAX_PATH_PARAM_CHARS, trackRoutes } from '../common/routes.ts';
 import {
   type AuthConfig,
   authenticate,
@@ -58,7 +59,7 @@ export interface ComputeDeps {
   readonly usage?: UsageSource;
   /** Clock for created_at/updated_at; default the system clock. */
   readonly now?: () => Date;
-  /** Uuid source for aggregates and server groups; default crypto.randomUUID. */
+  /** Uuid source for instances, flavors, aggregates and server groups; default crypto.randomUUID. */
   readonly newUuid?: () => string;
   /** The cells behind /servers; without it /servers is not served (404). */
   readonly servers?: ServerBackend;
@@ -106,6 +107,7 @@ function contextOf(deps: ComputeDeps, config: ComputeConfig): ComputeContext {
     internalZone,
     maxLimit,
     publicUrl: config.publicUrl?.replace(/\/+$/, ''),
+    newUuid: deps.newUuid ?? randomUUID,
   });
 }
 
@@ -117,17 +119,22 @@ export async function buildComputeApp(deps: ComputeDeps, config: ComputeConfig):
     logger: config.logger ?? false,
     exposeHeadRoutes: false,
     bodyLimit: MAX_BODY_BYTES,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAM_CHARS },
+    // A malformed URL (bad percent-encoding) or an overlong path parameter is refused by the
+    // router before any hook runs: answered in Nova's format too.
+    frameworkErrors: (err, req, reply) => {
+      setRequestId(req, reply);
+      return sendError(fastifyToHttp(err), req, reply);
+    },
   });
+  trackRoutes(app);
   app.decorateRequest('computeVersion', undefined);
   app.decorateRequest('computeRequestId', '');
   app.decorateRequest('computeIdentity', undefined);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', async (req, reply) => {
-    req.computeRequestId = `req-${randomUUID()}`;
-    reply.header('x-openstack-request-id', req.computeRequestId);
-    reply.header('x-compute-request-id', req.computeRequestId);
+    setRequestId(req, reply);
     const path = req.url.split('?')[0] ?? '';
     if (!isOpenPath(path)) authenticate(auth, req.headers['x-auth-token']);
     if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) {
@@ -158,6 +165,12 @@ export async function buildComputeApp(deps: ComputeDeps, config: ComputeConfig):
   }
   if (deps.servers) await app.register(serverRoutes(deps.servers), { ctx, prefix: API_PREFIX });
   return app;
+}
+
+function setRequestId(req: FastifyRequest, reply: FastifyReply): void {
+  req.computeRequestId = `req-${randomUUID()}`;
+  reply.header('x-openstack-request-id', req.computeRequestId);
+  reply.header('x-compute-request-id', req.computeRequestId);
 }
 
 /** fastify's own 4xx (body too large, bad URL…) become Nova-shaped ones. */

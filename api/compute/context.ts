@@ -18,6 +18,8 @@ export interface ComputeContext {
   readonly maxLimit: number;
   /** Base of links in responses; default: the request's scheme and Host. */
   readonly publicUrl: string | undefined;
+  /** Uuids of what the API creates (instances, flavors without an id); injected for tests. */
+  readonly newUuid: () => string;
 }
 
 export interface RouteOptions {

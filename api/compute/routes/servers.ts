@@ -42,7 +42,7 @@ import type { ApiVersion } from '../microversion.ts';
 import { checkQuota, effectiveLimits, instancesThatFit } from '../quota.ts';
 import { ALWAYS_UP, queueBuild, type ServerBackend } from '../servers-backend.ts';
 import type { FlavorRecord } from '../store/records.ts';
-import type { Schema } from '../validate.ts';
+import { pyRepr, type Schema } from '../validate.ts';
 import { hostId, novaTime, serverBrief, serverDetail } from './server-view.ts';
 
 /** Largest max_count accepted in one request. */
@@ -305,7 +305,7 @@ export function serverRoutes(backend: ServerBackend) {
             : undefined;
         const created: InstanceRecord[] = [];
         for (let i = 0; i < count; i++) {
-          const uuid = randomUUID();
+          const uuid = ctx.newUuid();
           const rec = await accept(
             uuid,
             {
@@ -821,9 +821,14 @@ function instanceFlavor(f: FlavorRecord): InstanceFlavor {
   };
 }
 
-/** flavorRef is an id or a link ending in /flavors/<id>. */
+/** flavorRef is an id or a link ending in /flavors/<id> (400 when its id is not valid percent-encoding). */
 function flavorIdOf(ref: string | number): string {
   const s = String(ref);
   const m = /\/flavors\/([^/]+)\/?$/.exec(s);
-  return m ? decodeURIComponent(m[1]!) : s;
+  if (!m) return s;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    throw badRequest(`Invalid flavorRef provided: ${pyRepr(s)} is not a valid URL.`);
+  }
 }
