@@ -120,7 +120,7 @@ async function fuzzProcess(api: ApiSpec, base: URL) {
     }
     sent++;
     if (a.status >= 500) fivexx.push(describeRequest(r, a));
-    if (a.status >= 200 && a.status < 300) api.learn(r.route, a, known, a.url);
+    if (a.status >= 200 && a.status < 300) api.learn(r.route, a, known, a.sent.url);
   }
   const raw = [];
   for (const bytes of RAW) raw.push((await rawExchange(base, bytes)).split('\r\n')[0]);

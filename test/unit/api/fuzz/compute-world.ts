@@ -177,7 +177,6 @@ export async function computeWorld(): Promise<World> {
   );
   return {
     app,
-    fixedNames: [],
     async dump() {
       const mappings: Record<string, unknown> = {};
       for (const e of await coordinator.list('')) mappings[e.key] = decodeBytes(e.value);

@@ -484,7 +484,6 @@ async function placementWorld(): Promise<World> {
   }
   return {
     app,
-    fixedNames: [],
     dump: async () => ({ store: await store.dump() }),
     async close() {
       await app.close();

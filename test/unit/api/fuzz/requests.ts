@@ -53,8 +53,6 @@ export interface World {
   readonly app: FastifyInstance;
   /** Everything the API keeps (stores, mappings, queued jobs, hosts) as plain data. */
   dump(): Promise<unknown>;
-  /** Ids the world was built with, named alike in every world (cell uuids…). */
-  readonly fixedNames: ReadonlyArray<[string, string]>;
   close(): Promise<void>;
 }
 
@@ -171,7 +169,7 @@ export async function send(
   to: FastifyInstance | Transport,
   r: FuzzRequest,
   known: Known,
-): Promise<Answer & { url: string }> {
+): Promise<Answer & { sent: Resolved }> {
   const body =
     r.body === undefined
       ? undefined
@@ -180,13 +178,13 @@ export async function send(
         : Buffer.from(r.body.hex, 'hex');
   const url = known.resolve(r.url, true);
   const transport = typeof to === 'function' ? to : injectInto(to);
-  const a = await transport({
+  const sent: Resolved = {
     method: r.method,
     url,
     headers: r.headers,
     ...(body === undefined ? {} : { body }),
-  });
-  return { ...a, url };
+  };
+  return { ...(await transport(sent)), sent };
 }
 
 /** The answer's JSON body, or undefined. */

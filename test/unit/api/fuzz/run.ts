@@ -79,15 +79,18 @@ interface Played {
 }
 
 /** Sends `reqs` in order to a fresh world; throws at the first 5xx. */
-async function play(api: ApiSpec, reqs: readonly FuzzRequest[], stats?: FuzzStats): Promise<Played> {
+export async function play(api: ApiSpec, reqs: readonly FuzzRequest[], stats?: FuzzStats): Promise<Played> {
   const world = await api.world();
   try {
     const known = newKnown(api);
-    const names = new Names(world.fixedNames);
+    const names = new Names();
+    names.keep(JSON.stringify(await world.dump()));
     const answers: Answer[] = [];
     for (const r of reqs) {
       const a = await send(world.app, r, known);
       answers.push(a);
+      names.keep(a.sent.url);
+      if (typeof a.sent.body === 'string') names.keep(a.sent.body);
       if (stats) {
         stats.byStatus[a.status] = (stats.byStatus[a.status] ?? 0) + 1;
         if (r.label === 'valid' && is2xx(a.status))
@@ -103,7 +106,7 @@ async function play(api: ApiSpec, reqs: readonly FuzzRequest[], stats?: FuzzStat
       if (a.status >= 500)
         throw new Error(`5xx answer to request #${answers.length}:\n  ${describeRequest(r, a)}`);
       if (is2xx(a.status)) {
-        api.learn(r.route, a, known, a.url);
+        api.learn(r.route, a, known, a.sent.url);
         names.see(a.body);
         names.see(JSON.stringify(a.headers));
       }

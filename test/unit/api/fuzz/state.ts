@@ -123,20 +123,28 @@ function plain(v: unknown): unknown {
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 const ISO_TIME = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?/g;
 
-/** Names for the ids a world made up, in order of their first appearance in a successful answer. */
+/**
+ * Names for the ids a world made up, in order of their first appearance in a successful answer.
+ * Ids the world started with or a client chose (`keep`: seen in a request before any answer)
+ * keep their own value: they are the same in every world, and the order answers list them in
+ * may differ (a refused write that reloads Placement's state reorders its maps).
+ */
 export class Names {
   private readonly names = new Map<string, string>();
-  constructor(
-    fixed: Iterable<readonly [string, string]> = [],
-    private readonly prefix = 'id',
-  ) {
-    for (const [id, name] of fixed) this.names.set(id.toLowerCase(), name);
-  }
+  private made = 0;
+  constructor(private readonly prefix = 'id') {}
   /** Names every uuid in `text` not named yet. */
   see(text: string): void {
     for (const m of text.matchAll(UUID)) {
       const id = m[0].toLowerCase();
-      if (!this.names.has(id)) this.names.set(id, `<${this.prefix} ${this.names.size + 1}>`);
+      if (!this.names.has(id)) this.names.set(id, `<${this.prefix} ${++this.made}>`);
+    }
+  }
+  /** Every uuid in `text` not named yet keeps its own value. */
+  keep(text: string): void {
+    for (const m of text.matchAll(UUID)) {
+      const id = m[0].toLowerCase();
+      if (!this.names.has(id)) this.names.set(id, id);
     }
   }
   /** `text` with every named id replaced by its name and wall-clock times by `<time>`. */
@@ -182,7 +190,7 @@ const masked = (s: string) => s.replace(UUID, '<?>');
  */
 export function canonical(value: unknown, names: Names): unknown {
   const first = renamed(value, names);
-  const rest = new Names([], 'unshown id');
+  const rest = new Names('unshown id');
   seeInOrder(first, rest);
   return renamed(first, rest);
 }
