@@ -90,10 +90,22 @@ export function registerRoles(program: Command): void {
   )
     .option('--listen <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', intIn('--port', 0, 65_535), 8774)
+    .option(
+      '--cell-timeout-ms <ms>',
+      'a cell slower than this to answer a list, a read or a health probe counts as down (config cell_timeout_ms)',
+    )
+    .option(
+      '--quota-reconcile-ms <ms>',
+      'period of the pass recounting quota usage from the cells (config quota_reconcile_ms)',
+    )
     .action(async (o) => {
-      const config = configOf(o);
+      const config = resolveConfig({
+        ...configFlags(o),
+        cellTimeoutMs: o.cellTimeoutMs,
+        quotaReconcileMs: o.quotaReconcileMs,
+      });
       const cluster = await connectCluster(config, `api-${replicaOf(o)}`);
-      const api = await startApi(cluster);
+      const api = await startApi(cluster, { onLog: (line) => console.error(`cellplane api: ${line}`) });
       const address = await api.app.listen({ host: o.listen, port: o.port });
       console.error(
         `cellplane api: ${address}/v2.1 on NATS ${config.nats}, etcd ${config.etcd}, Redis ${config.redis}`,

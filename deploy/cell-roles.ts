@@ -86,6 +86,12 @@ export interface CellRolesOptions {
     instanceMapping(uuid: string): Promise<unknown>;
   };
   /**
+   * Gives back the quota an instance held, once its delete has purged the record (the API's
+   * ledger: QuotaLedger.release). Idempotent; when it throws the delete job runs again, finds the
+   * record gone and calls it again — so every completed delete releases once, whatever crashes.
+   */
+  readonly releaseQuota?: (uuid: string) => Promise<unknown>;
+  /**
    * Heartbeat age after which the conductor leader's service monitor tells the shards a host is
    * down (Nova's service_down_time); default 60 s. Keep it several heartbeat intervals long.
    */
@@ -290,10 +296,11 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         ...(o.buildStallMs ? { buildStallMs: o.buildStallMs } : {}),
         ...(o.buildTimeoutMs ? { buildTimeoutMs: o.buildTimeoutMs } : {}),
         ...(o.conductorInFlight ? { maxInFlight: o.conductorInFlight } : {}),
-        ...(o.memberships
+        ...(o.memberships || o.releaseQuota
           ? {
               onDeleted: async (uuid: string) => {
-                await o.memberships!.unmapInstance(uuid, o.cellUuid);
+                await o.releaseQuota?.(uuid);
+                await o.memberships?.unmapInstance(uuid, o.cellUuid);
               },
             }
           : {}),

@@ -15,11 +15,16 @@
  * reconcile_interval_ms: 60000      # the conductor leader compares records with the hosts this often
  * build_stall_ms: 120000            # a build no job drives this long is queued again (> ack_wait_ms)
  * build_timeout_ms: 1800000         # a build still in BUILD this long ends ERROR (Nova's instance_build_timeout)
+ * cell_timeout_ms: 10000            # (api) a cell slower than this to answer a list, a read or a
+ *                                   # health probe counts as down for that request
+ * quota_reconcile_ms: 300000        # (api) period of the pass that recounts quota usage from the cells
  * ```
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_QUOTA_RECONCILE_INTERVAL_MS } from '../api/compute/quota-reconcile.ts';
 import { DEFAULT_BUILD_STALL_MS, DEFAULT_BUILD_TIMEOUT_MS } from '../cells/build-watch.ts';
+import { DEFAULT_CELL_TIMEOUT_MS } from '../cells/cross-cell-list.ts';
 import { DEFAULT_RECONCILE_INTERVAL_MS } from '../cells/reconcile.ts';
 
 export interface DeployConfig {
@@ -34,6 +39,8 @@ export interface DeployConfig {
   readonly reconcileIntervalMs: number;
   readonly buildStallMs: number;
   readonly buildTimeoutMs: number;
+  readonly cellTimeoutMs: number;
+  readonly quotaReconcileMs: number;
 }
 
 export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
@@ -47,6 +54,8 @@ export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
   reconcileIntervalMs: DEFAULT_RECONCILE_INTERVAL_MS,
   buildStallMs: DEFAULT_BUILD_STALL_MS,
   buildTimeoutMs: DEFAULT_BUILD_TIMEOUT_MS,
+  cellTimeoutMs: DEFAULT_CELL_TIMEOUT_MS,
+  quotaReconcileMs: DEFAULT_QUOTA_RECONCILE_INTERVAL_MS,
 });
 
 const FILE_KEYS: Record<string, keyof DeployConfig> = {
@@ -60,6 +69,8 @@ const FILE_KEYS: Record<string, keyof DeployConfig> = {
   reconcile_interval_ms: 'reconcileIntervalMs',
   build_stall_ms: 'buildStallMs',
   build_timeout_ms: 'buildTimeoutMs',
+  cell_timeout_ms: 'cellTimeoutMs',
+  quota_reconcile_ms: 'quotaReconcileMs',
 };
 const NUMERIC = new Set<keyof DeployConfig>([
   'leaseTtlMs',
@@ -68,6 +79,8 @@ const NUMERIC = new Set<keyof DeployConfig>([
   'reconcileIntervalMs',
   'buildStallMs',
   'buildTimeoutMs',
+  'cellTimeoutMs',
+  'quotaReconcileMs',
 ]);
 
 export type ConfigFlags = Partial<Record<keyof DeployConfig, string | number | undefined>> & {

@@ -2,9 +2,12 @@
  * Everything in one process on the memory adapters (`cellplane up`): N cells, each with its
  * provider-tree actors, registrar, scheduler shards, a conductor and a fake fleet of simulated
  * hosts; the cell records and mappings in a memory coordinator; the compute API over them with
- * a few stock flavors. The same roles run as separate processes on NATS, etcd and Redis.
+ * a few stock flavors and its quota ledger (released by the conductors' deletes, reconciled
+ * with the cells every DEFAULT_QUOTA_RECONCILE_INTERVAL_MS on the clock). The same roles run as separate processes on NATS, etcd and Redis.
  */
 import { buildComputeApp, type ComputeConfig } from '../api/compute/app.ts';
+import { QuotaLedger } from '../api/compute/quota-ledger.ts';
+import { QuotaReconciler, reportLine } from '../api/compute/quota-reconcile.ts';
 import type { HostLiveness } from '../api/compute/servers-backend.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
 import type { ConductorEvent } from '../cells/conductor-ops.ts';
@@ -60,6 +63,9 @@ export interface Embedded {
   readonly stores: ReadonlyMap<string, MemoryStore>;
   /** The compute API's store (flavors, aggregates, server groups, quotas). */
   readonly apiStore: MemoryStore;
+  /** Quota usage per project (the API layer's) and the pass reconciling it with the cells. */
+  readonly quota: QuotaLedger;
+  readonly reconciler: QuotaReconciler;
   stop(): Promise<void>;
 }
 
@@ -88,6 +94,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     const stores = new Map<string, MemoryStore>();
     const bus = broker.connect();
     stops.push(() => bus.close());
+    const apiStore = new MemoryStore();
+    const quota = new QuotaLedger(apiStore, () => clock.now());
     const shardCount = o.shardsPerCell ?? 1;
     let epochs = 0;
     const watchOf = (name: string): StoreWatchConfig | undefined =>
@@ -124,6 +132,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
               },
             }
           : {}),
+        releaseQuota: (uuid) => quota.release(uuid),
         ...(o.onConductorEvent
           ? { onConductorEvent: (e: ConductorEvent) => o.onConductorEvent!(name, e) }
           : {}),
@@ -166,11 +175,13 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     });
     stops.push(() => backend.close());
     stops.push(() => hosts.close());
-    const apiStore = new MemoryStore();
     await seedFlavors(new ComputeStore(apiStore));
+    const reconciler = new QuotaReconciler({ ledger: quota, source: backend, clock });
+    const recount = async () =>
+      reportLine(await reconciler.pass()) ?? 'quota usage recounted: nothing to count';
     const apiWatch = watchOf('api');
     if (apiWatch) {
-      const w = await watchApiStore({ store: apiStore, clock }, apiWatch, (n) => notice('api', n));
+      const w = await watchApiStore({ store: apiStore, clock, recount }, apiWatch, (n) => notice('api', n));
       stops.push(() => w.stop());
     }
     const app = await buildComputeApp(
@@ -178,11 +189,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         store: apiStore,
         hosts,
         servers: backend,
+        quota,
       },
       { auth: { mode: 'noauth' }, ...(o.compute ?? {}) },
     );
     stops.push(() => app.close());
-    return { cells, roles, fleets, registry, backend, hosts, app, stores, apiStore, stop };
+    reconciler.start();
+    stops.push(() => reconciler.stop());
+    return { cells, roles, fleets, registry, backend, hosts, app, stores, apiStore, quota, reconciler, stop };
   } catch (err) {
     await stop();
     throw err;

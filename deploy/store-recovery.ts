@@ -176,9 +176,13 @@ export function watchCellStore(
   });
 }
 
-/** The API's watch: after a loss, the stock flavors are seeded again (as at start). */
+/**
+ * The API's watch: after a loss, the stock flavors are seeded again (as at start) and, given
+ * `recount`, the quota usage the store kept is recounted from the cells (a reconcile pass,
+ * api/compute/quota-reconcile.ts; it resolves with what it did).
+ */
 export function watchApiStore(
-  o: { readonly store: Store; readonly clock: Clock },
+  o: { readonly store: Store; readonly clock: Clock; readonly recount?: () => Promise<string> },
   config: StoreWatchConfig,
   report: (n: StoreNotice) => void,
 ): Promise<StoreWatch> {
@@ -189,10 +193,11 @@ export function watchApiStore(
     subject: "the compute API's store",
     lostForGood:
       'the flavors, aggregates, server groups and quota limits it held are gone for good (instance and host mappings live in etcd: unaffected)',
-    plan: () => 'seed the stock flavors again',
+    plan: () => `seed the stock flavors again${o.recount ? ' and recount quota usage from the cells' : ''}`,
     repair: async () => {
       await seedFlavors(new ComputeStore(o.store));
-      return 'stock flavors m1.tiny … m1.xlarge seeded again';
+      const seeded = 'stock flavors m1.tiny … m1.xlarge seeded again';
+      return o.recount ? `${seeded}; ${await o.recount()}` : seeded;
     },
     report,
   });

@@ -33,7 +33,8 @@ import { ComputeHttpError, errorBody, toComputeError } from './errors.ts';
 import type { HostDirectory } from './hosts.ts';
 import { API_PREFIX } from './http.ts';
 import { LEGACY_VERSION_HEADER, negotiate, VERSION_HEADER } from './microversion.ts';
-import { defaultLimits, MAX_QUOTA_LIMIT, MemoryUsageSource, type UsageSource } from './quota.ts';
+import { defaultLimits, MAX_QUOTA_LIMIT, type UsageSource } from './quota.ts';
+import { QuotaLedger } from './quota-ledger.ts';
 import { aggregateRoutes } from './routes/aggregates.ts';
 import { availabilityZoneRoutes } from './routes/availability-zones.ts';
 import { flavorExtraRoutes } from './routes/flavor-extras.ts';
@@ -55,8 +56,10 @@ export const DEFAULT_MAX_LIMIT = 1000;
 export interface ComputeDeps {
   readonly store: Store;
   readonly hosts: HostDirectory;
-  /** Live usage for quota detail and checks; default: nothing used. */
+  /** Usage shown by os-quota-sets (detail, the check of a lowered limit); default: the ledger's. */
   readonly usage?: UsageSource;
+  /** The per-project usage ledger POST /servers reserves in; default: one over `store`. */
+  readonly quota?: QuotaLedger;
   /** Clock for created_at/updated_at; default the system clock. */
   readonly now?: () => Date;
   /** Uuid source for instances, flavors, aggregates and server groups; default crypto.randomUUID. */
@@ -96,12 +99,13 @@ function contextOf(deps: ComputeDeps, config: ComputeConfig): ComputeContext {
       'invalid',
       `the default and internal availability zones must differ (both "${defaultZone}")`,
     );
+  const now = deps.now;
+  const quota = deps.quota ?? new QuotaLedger(deps.store, now ? () => now().getTime() : undefined);
   return Object.freeze({
     store: new ComputeStore(deps.store, deps.now, deps.newUuid),
     hosts: deps.hosts,
-    usage:
-      deps.usage ??
-      (deps.servers ? { usage: (p: string) => deps.servers!.usage(p) } : new MemoryUsageSource()),
+    quota,
+    usage: deps.usage ?? quota,
     quotaDefaults: Object.freeze(defaultLimits(config.quotaDefaults)),
     defaultZone,
     internalZone,

@@ -249,6 +249,16 @@ export class QuotaReconciler {
   }
 }
 
+/** A reconcile pass worth a log line (undefined: nothing skipped, changed or failed). */
+export function reportLine(r: ReconcileReport): string | undefined {
+  const changed = Object.entries(r.changes).filter(([, n]) => n > 0);
+  if (r.skipped.length === 0 && changed.length === 0 && !r.error) return undefined;
+  const parts = [changed.length ? changed.map(([k, n]) => `${k} ${n}`).join(', ') : 'no change'];
+  for (const s of r.skipped) parts.push(`cell ${s.cell} skipped, it did not answer: ${s.error}`);
+  if (r.error) parts.push(`stopped: ${r.error}`);
+  return `quota reconcile (${r.tookMs} ms): ${parts.join('; ')}`;
+}
+
 function apply(ledger: QuotaLedger, a: ReconcileAction) {
   switch (a.kind) {
     case 'adopt':

@@ -34,6 +34,16 @@ describe('deploy config', () => {
     expect(resolveConfig({ nats: 'nats://flag:1' }, env).nats).toBe('nats://flag:1');
   });
 
+  it('the API knobs: cell_timeout_ms and quota_reconcile_ms from the file, flags over it', () => {
+    const config = file('cell_timeout_ms: 1500\nquota_reconcile_ms: 60000\n');
+    expect(resolveConfig({ config }, {})).toMatchObject({ cellTimeoutMs: 1500, quotaReconcileMs: 60_000 });
+    expect(resolveConfig({ config, cellTimeoutMs: '250' }, {}).cellTimeoutMs).toBe(250);
+    expect(DEFAULT_DEPLOY_CONFIG.cellTimeoutMs).toBe(10_000);
+    expect(() => resolveConfig({ cellTimeoutMs: '0' }, {})).toThrow(
+      /cellTimeoutMs: must be a positive integer/,
+    );
+  });
+
   it('refuses unknown keys, bad numbers and bad prefixes with the source named', () => {
     expect(() => resolveConfig({ config: file('natz: x\n') }, {})).toThrow(/unknown key "natz"/);
     expect(() => resolveConfig({ config: file('- a\n') }, {})).toThrow(/must be a mapping/);
