@@ -34,7 +34,7 @@ export interface CellHealthDeps {
   readonly clock: Clock;
   /** Resolves when the cell's store (and own bus) answer; must stop work when `signal` aborts. */
   probe(cell: CellRecord, signal: AbortSignal): Promise<void>;
-  /** Told when a cell's verdict flips (must not throw): for the log. */
+  /** Told when a cell's verdict flips, or is first "down" (must not throw): for the log. */
   onChange?(cell: CellRecord, up: boolean, error?: CellplaneError): void;
 }
 
@@ -127,7 +127,7 @@ export class CellHealth {
   private set(cell: CellRecord, v: Verdict): void {
     const before = this.verdicts.get(cell.uuid);
     this.verdicts.set(cell.uuid, v);
-    if (before?.up !== v.up) {
+    if (before ? before.up !== v.up : !v.up) {
       try {
         this.deps.onChange?.(cell, v.up, v.error);
       } catch {

@@ -302,6 +302,7 @@ export async function startApi(
     source: backend,
     clock: systemClock,
     intervalMs: c.config.quotaReconcileMs,
+    cellTimeoutMs: c.config.cellTimeoutMs,
     onPass: (r) => {
       const line = reportLine(r);
       if (line) log(line);

@@ -5,10 +5,10 @@
  * and correcting the claims that drifted (a crash between a reserve and the build's record, a
  * delete whose release never ran, instances from before the ledger existed, a resize settled).
  *
- * A cell that does not answer (within `cellTimeoutMs` for its whole scan) is SKIPPED and named in
- * the pass's report: its instances are neither adopted nor dropped, and a claim whose instance is
- * mapped to it (or whose mapping cannot be read) is left alone — a down cell never "corrects"
- * usage downwards.
+ * A cell that does not answer (any round trip of its scan slower than `cellTimeoutMs`, the same
+ * per-cell timeout as the cross-cell list's) is SKIPPED and named in the pass's report: its
+ * instances are neither adopted nor dropped, and a claim whose instance is mapped to it (or whose
+ * mapping cannot be read) is left alone — a down cell never "corrects" usage downwards.
  *
  * The truth for one instance (`countedOf`): its flavor's VCPUs and RAM, or the larger of the old
  * and new flavor while a resize or migration is in its record; while a task runs (`busy`: task
@@ -27,6 +27,7 @@
  */
 
 import { withDeadline } from '../../cells/cell-health.ts';
+import { DEFAULT_CELL_TIMEOUT_MS } from '../../cells/cross-cell-list.ts';
 import type { InstanceRecord, InstanceStore } from '../../cells/instances.ts';
 import type { CellRecord } from '../../cells/mapping.ts';
 import { toCellplaneError } from '../../core/errors.ts';
@@ -38,8 +39,6 @@ import type { QuotaClaim, QuotaLedger } from './quota-ledger.ts';
 export const DEFAULT_QUOTA_RECONCILE_INTERVAL_MS = 300_000;
 /** A claim or tombstone younger than this may belong to a request in flight: left alone. */
 export const DEFAULT_QUOTA_CLAIM_GRACE_MS = 600_000;
-/** How long one cell's whole scan may take before the cell is skipped for the pass. */
-export const DEFAULT_RECONCILE_CELL_TIMEOUT_MS = 60_000;
 
 /** One instance as it counts for quota. */
 export interface CountedInstance {
@@ -139,6 +138,7 @@ export interface QuotaReconcilerOptions {
   readonly clock: Clock;
   readonly intervalMs?: number;
   readonly graceMs?: number;
+  /** Deadline of each round trip of a cell's scan (DEFAULT_CELL_TIMEOUT_MS). */
   readonly cellTimeoutMs?: number;
   /** Every pass's report (must not throw): the API logs skipped cells and changes. */
   readonly onPass?: (r: ReconcileReport) => void;
@@ -213,19 +213,19 @@ export class QuotaReconciler {
     }
   }
 
-  /** The cell's instances into `into`, under the per-cell deadline (cells are scanned in parallel). */
-  private scan(cell: CellRecord, into: Map<string, CountedInstance>): Promise<void> {
-    const ms = this.o.cellTimeoutMs ?? DEFAULT_RECONCILE_CELL_TIMEOUT_MS;
+  /**
+   * The cell's instances into `into` (cells are scanned in parallel). Every round trip has the
+   * per-cell deadline, so a big cell takes as long as its pages need, a hung one `cellTimeoutMs`.
+   */
+  private async scan(cell: CellRecord, into: Map<string, CountedInstance>): Promise<void> {
+    const ms = this.o.cellTimeoutMs ?? DEFAULT_CELL_TIMEOUT_MS;
+    const step = <T>(f: () => Promise<T>) => withDeadline(this.o.clock, ms, `cell "${cell.name}"`, f);
+    const store = await step(() => this.o.source.instances(cell));
+    const records = store.all()[Symbol.asyncIterator]();
     const found = new Map<string, CountedInstance>();
-    return withDeadline(this.o.clock, ms, `cell "${cell.name}"`, async (signal) => {
-      const store = await this.o.source.instances(cell);
-      for await (const r of store.all()) {
-        if (signal.aborted) return;
-        found.set(r.id, countedOf(r.value));
-      }
-      if (signal.aborted) return; // too late: the cell is skipped, its rows are not used
-      for (const [k, v] of found) into.set(k, v);
-    });
+    for (let r = await step(() => records.next()); !r.done; r = await step(() => records.next()))
+      found.set(r.value.id, countedOf(r.value.value));
+    for (const [k, v] of found) into.set(k, v);
   }
 
   /** Mappings of the claims planReconcile might drop (older than `before`), only when some cell was skipped. */

@@ -1,6 +1,7 @@
 /**
  * A redis-server of a test's own (free port, its own temp dir, AOF on) that the test may
- * stop and start again, or empty — the shared one from the global setup must not be touched.
+ * stop and start again, empty, or pause (hung) and resume — the shared one from the global setup
+ * must not be touched.
  * `destroy()` stops the process and removes the dir; call it in afterAll.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -47,6 +48,7 @@ export class PrivateRedis {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
+    child.kill('SIGCONT'); // a paused one handles the SIGTERM only once it runs again
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((r) => {
       timer = setTimeout(() => r(true), DEADLINE_MS);
@@ -70,6 +72,16 @@ export class PrivateRedis {
     } finally {
       client.disconnect();
     }
+  }
+
+  /** SIGSTOP: Redis stays up but answers nothing (a hung server: clients wait for their timeouts). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after `pause`. */
+  resume(): void {
+    this.child?.kill('SIGCONT');
   }
 
   async destroy(): Promise<void> {
