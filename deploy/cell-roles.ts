@@ -299,8 +299,8 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         ...(o.memberships || o.releaseQuota
           ? {
               onDeleted: async (uuid: string) => {
-                await o.releaseQuota?.(uuid);
                 await o.memberships?.unmapInstance(uuid, o.cellUuid);
+                await o.releaseQuota?.(uuid);
               },
             }
           : {}),

@@ -181,7 +181,8 @@ export class QuotaLedger implements UsageSource {
       if (cur) ops.push({ op: 'unindex', index: indexOf(cur.projectId, shapeOf(cur)), member: uuid });
       if (isLive(next)) {
         ops.push({ op: 'index', index: indexOf(next.projectId, shapeOf(next)), member: uuid });
-        const grows = !cur || next.cores > cur.cores || next.ram > cur.ram;
+        const grows =
+          !cur || cur.projectId !== next.projectId || next.cores > cur.cores || next.ram > cur.ram;
         const { book, usage } = await this.read(next.projectId, grows);
         if (grows && check) {
           const verdict = check(usage);
