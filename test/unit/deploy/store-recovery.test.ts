@@ -111,14 +111,31 @@ describe('a lost store on the embedded control plane', () => {
       /^cell cell1's store memory:\/\/cell1 LOST ITS DATA .*instance records .* gone for good.*Repairing: restart the tree actors, re-read the snapshot of scheduler shard\(s\) 0 where they lead, ask every host agent of the cell to register its tree again$/,
     );
     expect(lost.find((n) => n.store === 'api')!.message).toMatch(
-      /^the compute API's store memory:\/\/api LOST ITS DATA .*flavors.* gone for good.*Repairing: seed the stock flavors again$/,
+      /^the compute API's store memory:\/\/api LOST ITS DATA .*flavors.* gone for good.*Repairing: seed the stock flavors again and recount quota usage from the cells$/,
     );
+
     expect(
       notices
         .filter((n) => /repaired after the loss/.test(n.message))
         .map((n) => n.store)
         .sort(),
     ).toEqual(['api', 'cell1']);
+  });
+
+  it('emptied API store alone: the quota usage it kept is recounted from the cells', async () => {
+    const w = await world(2);
+    for (const n of [1, 2]) expect(await bootOne(`before-${n}`)).toBe('ACTIVE');
+    const inUse = async () =>
+      (await call('GET', '/os-quota-sets/admin/detail')).body.quota_set.instances.in_use as number;
+    expect(await inUse()).toBe(2);
+    w.apiStore.clear();
+    await until('repaired after the loss', async () =>
+      notices.some((n) => n.store === 'api' && /repaired after the loss/.test(n.message)),
+    );
+    expect(await inUse()).toBe(2);
+    expect(notices.find((n) => /repaired after the loss/.test(n.message))!.message).toMatch(
+      /stock flavors .* seeded again; quota reconcile \(\d+ ms\): adopt 2$/,
+    );
   });
 
   it('a tree lost alone (the store dropped its record, same epoch) comes back through the first claim that misses it', async () => {
