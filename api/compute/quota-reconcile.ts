@@ -1,6 +1,6 @@
 /**
  * Reconciles the quota ledger (quota-ledger.ts) with the cells, as Nova's counting quotas count
- * from the cells (nova/quota.py `_instances_cores_ram_count`) — but off the boot path: one pass on
+ * from the cells' databases (nova/quota.py) — but off the boot path: one pass on
  * start and then every `intervalMs`, each recounting every instance of every cell that answers
  * and correcting the claims that drifted (a crash between a reserve and the build's record, a
  * delete whose release never ran, instances from before the ledger existed, a resize settled).
