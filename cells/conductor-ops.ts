@@ -578,7 +578,7 @@ export class ConductorOps {
     const details = notes.length ? notes.join('; ') : undefined;
     const extra = await this.dropGroupPlacement(rec.value);
     if (extra.length) {
-      const out = await this.d.instances.store.commit(extra);
+      const out = await this.d.instances.commit(extra);
       if (!out.ok) throw new CellplaneError('conflict', `group of ${job.uuid} changed; delete retried`);
     }
     if (!(await this.d.instances.purge(rec))) {

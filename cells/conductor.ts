@@ -32,6 +32,7 @@ import {
   DEFAULT_BUILD_TIMEOUT_MS,
   watchBuilds,
 } from './build-watch.ts';
+import { type ConductorFence, isFenced, isFenceLost } from './conductor-fence.ts';
 import { buildJob, type ConductorJob, conductorJob, opsQueueName } from './conductor-jobs.ts';
 import { type ConductorDeps, ConductorOps } from './conductor-ops.ts';
 
@@ -56,6 +57,8 @@ export type ConductorRoleEvent =
   /** A job delivered again: its conductor died, or its ack-wait ran out, or it was handed back. */
   | { readonly type: 'redelivered'; readonly job: string; readonly delivery: number }
   | { readonly type: 'retry'; readonly job: string; readonly delivery: number; readonly error: string }
+  /** A write of this conductor was refused: another one took the lead (cells/conductor-fence.ts). */
+  | { readonly type: 'fenced'; readonly job: string; readonly error: string }
   /** A job that failed for good: a build ends ERROR with the error as its fault. */
   | { readonly type: 'gaveUp'; readonly job: string; readonly delivery: number; readonly error: string };
 
@@ -67,6 +70,11 @@ export interface CellConductorOptions extends ConductorDeps {
   readonly leaseTtlMs?: number;
   readonly ackWaitMs?: number;
   readonly maxInFlight?: number;
+  /**
+   * Taken at every takeover, before the first job (cells/conductor-fence.ts); the same fence
+   * must guard `instances`' writes. Absent: writes are not fenced (a single-replica test).
+   */
+  readonly fence?: ConductorFence;
   /** A build with no sign of life this long has its job queued again (must exceed the ack-wait). */
   readonly buildStallMs?: number;
   /** A build still in BUILD this long after it was accepted ends ERROR. */
@@ -153,6 +161,9 @@ export class CellConductor {
   private async lead(l: Leadership): Promise<boolean> {
     const queue = await this.opts.bus.workQueue(opsQueueName(this.opts.cell), { ackWaitMs: this.ackWaitMs });
     this.queue = queue;
+    if (l.lost) return true;
+    // Before any job: from here on, every write of an earlier leader fails its fence check.
+    await this.opts.fence?.take();
     if (l.lost) return true;
     l.onLost(() => {
       this.leading = false;
@@ -284,6 +295,9 @@ export class CellConductor {
       await job.ack();
     } catch (err) {
       const e = toCellplaneError(err);
+      if (isFenced(e)) this.emit({ type: 'fenced', job: `${body.op} ${body.uuid}`, error: e.message });
+      // The store lost the fence with its data: the leader takes it again; the job comes back.
+      if (isFenceLost(e) && this.leading) await this.opts.fence?.take().catch(() => {});
       if (e.retryable && this.leading) {
         const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(10, job.deliveryCount - 1));
         this.seen.set(body.uuid, this.opts.clock.now());

@@ -1,6 +1,7 @@
 import { CellplaneError } from '../core/errors.ts';
-import type { Store, WriteOp } from '../core/ports/store.ts';
+import type { CommitResult, Store, WriteOp } from '../core/ports/store.ts';
 import { indexPages, Records, trustedRecord, type Versioned } from '../core/stores/records.ts';
+import { FENCE_KEY, fencedError, type WriteFence } from './conductor-fence.ts';
 
 /** Nova's server status values that cellplane produces. */
 export type InstanceStatus =
@@ -228,7 +229,14 @@ export class InstanceStore {
   /** project → shapes known to be listed already (saves a read per create). */
   private readonly knownShapes = new Map<string, Set<string>>();
 
-  constructor(readonly store: Store) {
+  /**
+   * `fence`: checks every write of this store carries (the conductor's, cells/conductor-fence.ts);
+   * a write that fails one throws a retryable fenced `conflict` instead of answering "changed".
+   */
+  constructor(
+    readonly store: Store,
+    private readonly fence?: WriteFence,
+  ) {
     this.records = new Records(store, 'inst', instanceRecordMessage);
     this.actions = new Records(store, 'inst-act', instanceActionsMessage);
     this.groups = new Records(store, 'inst-grp', groupPlacementsMessage);
@@ -253,7 +261,7 @@ export class InstanceStore {
       ...buildingOps(undefined, r),
     ];
     if (action) ops.push(this.actions.put(r.uuid, { actions: [action] }));
-    const out = await this.store.commit(ops);
+    const out = await this.commit(ops);
     return out.ok;
   }
 
@@ -266,7 +274,7 @@ export class InstanceStore {
     next: InstanceRecord,
     extra: readonly WriteOp[] = [],
   ): Promise<UpdateResult<InstanceRecord>> {
-    const out = await this.store.commit([
+    const out = await this.commit([
       this.records.put(current.id, next, current.generation),
       ...buildingOps(current.value, next),
       ...extra,
@@ -283,7 +291,7 @@ export class InstanceStore {
    * Nova keeps a deleted instance's actions for the admin to read.
    */
   async purge(current: Versioned<InstanceRecord>): Promise<boolean> {
-    const out = await this.store.commit([
+    const out = await this.commit([
       this.records.delete(current.id, current.generation),
       { op: 'unindex', index: INSTANCE_INDEX, member: indexMember(current.value) },
       {
@@ -294,6 +302,20 @@ export class InstanceStore {
       ...buildingOps(current.value, undefined),
     ]);
     return out.ok;
+  }
+
+  /**
+   * Commits `ops` with the fence's checks. A failed check throws (fencedError); any other failed
+   * check is the caller's to read from the result.
+   */
+  async commit(ops: readonly WriteOp[]): Promise<CommitResult> {
+    const checks = this.fence?.checks() ?? [];
+    const out = await this.store.commit(checks.length ? [...ops, ...checks] : ops);
+    if (!out.ok && checks.length) {
+      const fenced = out.conflicts.find((c) => c.key === FENCE_KEY);
+      if (fenced) throw fencedError(fenced);
+    }
+    return out;
   }
 
   /** One page of the instances in BUILD, oldest first (members `createdAt|uuid`). */
@@ -379,7 +401,7 @@ export class InstanceStore {
       const trimmed = { ...next, events: next.events.slice(-MAX_EVENTS_PER_ACTION) };
       if (i >= 0) list[i] = trimmed;
       else list.push(trimmed);
-      const out = await this.store.commit([
+      const out = await this.commit([
         this.actions.put(uuid, { actions: list.slice(-MAX_ACTIONS_PER_INSTANCE) }, cur?.generation ?? 0),
       ]);
       if (out.ok) return;

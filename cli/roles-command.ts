@@ -70,6 +70,7 @@ const CONDUCTOR_LOGGED = new Set([
   'redelivered',
   'retry',
   'gaveUp',
+  'fenced',
   'kicked',
   'expired',
   'reregister', // the registrar asked a host whose tree the store lost to register again

@@ -16,6 +16,7 @@ import { ActorHost } from '../actors/runtime/host.ts';
 import { SchedulerShard, type ShardEvent, shardAddress } from '../actors/scheduler-shard.ts';
 import { selectHosts } from '../actors/scheduler-shard-messages.ts';
 import { CellConductor, type ConductorRoleEvent } from '../cells/conductor.ts';
+import { ConductorFence } from '../cells/conductor-fence.ts';
 import type { ConductorEvent, InstanceHosts, SpawnVerdict } from '../cells/conductor-ops.ts';
 import { InstanceStore } from '../cells/instances.ts';
 import {
@@ -241,7 +242,11 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
       shards.push(s);
     }
 
-    const instances = new InstanceStore(o.store);
+    // The conductor's writes are fenced by its leadership (cells/conductor-fence.ts).
+    const fence = o.roles.conductor
+      ? new ConductorFence(o.store, `${o.replicaId}/conductor`, () => o.clock.now())
+      : undefined;
+    const instances = new InstanceStore(o.store, fence);
     let conductor: CellConductor | undefined;
     if (o.roles.conductor) {
       const agents = new HostAgentClient(o.bus, {
@@ -286,6 +291,7 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         clock: o.clock,
         candidateId: `${o.replicaId}/conductor`,
         instances,
+        ...(fence ? { fence } : {}),
         shardCount: o.shardCount,
         select: (req, shard) => actors.ask(shardAddress(shard), selectHosts, req, { timeoutMs: askMs }),
         trees,

@@ -117,6 +117,7 @@ async function main(file: string): Promise<void> {
           type === 'retry' ||
           type === 'redelivered' ||
           type === 'gaveUp' ||
+          type === 'fenced' ||
           type === 'kicked' ||
           type === 'expired'
         )

@@ -55,6 +55,11 @@ export interface Replica {
   readonly roles: CellRoles;
   /** Dies without resigning: leadership lapses after the TTL, its jobs come back after ack-wait. */
   crash(): Promise<void>;
+  /**
+   * Loses the coordinator only (keep-alives stop, as in a partition from etcd): its leadership
+   * lapses after the TTL while it goes on working on the jobs in its hands.
+   */
+  stall(): void;
 }
 
 export interface ConductorWorld {
@@ -152,6 +157,9 @@ export async function conductorWorld(
         crashed = true;
         await coordinator.close();
         await bus.close().catch(() => {});
+      },
+      stall() {
+        coordinator.crash();
       },
     };
     return replica;
