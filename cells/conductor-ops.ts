@@ -264,6 +264,15 @@ export class ConductorOps {
         }
       }
       if (raced) {
+        // The record changed under us. Only this job places it (fenced leadership, one job per
+        // instance), so a record that left BUILD or holds a placement now was finished or placed
+        // by a hand we did not expect: never write over it; finish that placement instead.
+        if (rec.value.status !== 'BUILD') return;
+        if (rec.value.placement) {
+          const resumed = await this.resume(rec, job);
+          if (resumed.done) return;
+          rec = resumed.rec;
+        }
         if (++races > MAX_GROUP_RACES)
           throw new CellplaneError('conflict', `instance ${job.uuid}: server group kept changing`, {
             retryable: true,

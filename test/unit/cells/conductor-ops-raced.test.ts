@@ -1,0 +1,107 @@
+/**
+ * A build whose record changed under it never writes over what it finds: a placement that
+ * appeared meanwhile (an unexpected hand: fencing keeps stale leaders out) is finished, not
+ * replaced by the build's own pick, and a record that left BUILD ends the job.
+ * ConductorOps alone, with the scheduler, trees and hosts as small fakes that record calls.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ProviderTreeClient } from '../../../actors/provider-tree-client.ts';
+import type { HostPick, SelectReply } from '../../../actors/scheduler-shard-messages.ts';
+import { buildJob } from '../../../cells/conductor-jobs.ts';
+import { ConductorOps, type InstanceHosts, type SpawnVerdict } from '../../../cells/conductor-ops.ts';
+import { InstanceStore, newInstanceRecord } from '../../../cells/instances.ts';
+import { VirtualClock } from '../../../core/adapters/memory/clock.ts';
+import { MemoryStore } from '../../../core/adapters/memory/store.ts';
+import { M1, uuidOf } from './conductor-world.ts';
+
+const pick = (host: string): HostPick => ({
+  host,
+  node: host,
+  root: `root-${host}`,
+  allocations: { [`root-${host}`]: { VCPU: 4 } },
+  generations: { [`root-${host}`]: 1 },
+});
+
+function reply(p: HostPick): SelectReply {
+  return {
+    requestId: 'r',
+    shard: 0,
+    outcome: 'selected',
+    retryable: false,
+    message: '',
+    selections: [{ ...p, instance: 0, alternates: [] }],
+    explain: {
+      profile: 'default',
+      snapshotGeneration: 1,
+      hosts: 2,
+      evaluated: 2,
+      feasible: 2,
+      skipped: [],
+      rejected: [],
+      resolvableRejections: 0,
+    },
+  };
+}
+
+describe('build: the record changed under the build', () => {
+  it('a placement that appeared meanwhile is finished, not replaced by the pick', async () => {
+    const instances = new InstanceStore(new MemoryStore());
+    const rec = newInstanceRecord(
+      {
+        uuid: uuidOf(0),
+        name: 'vm',
+        projectId: 'p',
+        userId: 'u',
+        flavor: M1,
+        imageRef: 'i',
+        requestId: 'r0',
+      },
+      '2026-01-01T00:00:00.000Z',
+    );
+    await instances.create(rec);
+    const claims: string[] = [];
+    const spawns: string[] = [];
+    const hosts: InstanceHosts = {
+      spawn: async (host) => void spawns.push(host),
+      destroy: async () => true,
+      reboot: async () => {},
+      stop: async () => {},
+      start: async () => {},
+      spawnVerdict: (): SpawnVerdict => 'fatal',
+      vmGone: () => false,
+    };
+    const trees = {
+      claim: async (root: string) => {
+        claims.push(root);
+        return { ok: true };
+      },
+      release: async () => ({ released: true }),
+    } as unknown as ProviderTreeClient;
+    const ops = new ConductorOps({
+      cell: 'cell1',
+      instances,
+      shardCount: 1,
+      trees,
+      hosts,
+      clock: new VirtualClock(0),
+      // While the scheduler answers, another hand places the instance on h1.
+      select: async () => {
+        const cur = (await instances.get(uuidOf(0)))!;
+        if (!cur.value.placement) {
+          const p = pick('h1');
+          await instances.update(cur, {
+            ...cur.value,
+            placement: { host: p.host, node: p.node, root: p.root, allocations: p.allocations },
+            taskState: 'spawning',
+          });
+        }
+        return reply(pick('h2'));
+      },
+    });
+    await ops.run(buildJob(rec));
+    const after = (await instances.get(uuidOf(0)))!.value;
+    expect([after.status, after.placement?.host]).toEqual(['ACTIVE', 'h1']);
+    expect(spawns).toEqual(['h1']);
+    expect(claims).toEqual(['root-h1']);
+  });
+});
