@@ -161,7 +161,9 @@ class TreeWriter {
       const out = apply(t.placement);
       if (!out.ok) {
         t.placement = rollback(t);
-        throw answer(t.placement, t.root, t.version, out.error);
+        const refusal = answer(t.placement, t.root, t.version, out.error);
+        if (cause === 'claim' && refusal.details?.reason === 'generation') this.announce(ctx.scope, t);
+        throw refusal;
       }
       const bytes = encode(treeRecordMessage, recordOf(t.placement, t.root));
       const same = t.committed ? sameBytes(bytes, t.committed) : !isKnown(t.placement, t.root);
@@ -205,6 +207,17 @@ class TreeWriter {
     t.version = result.generations[key] ?? t.version + 1;
     t.committed = copyBytes(bytes); // kept for the actor's life: not a view into the encoder's pool
     return true;
+  }
+
+  /**
+   * A claim refused for stale generations means its picker's view of this tree is behind — a
+   * change event it missed (core pub/sub is at most once), and no later change to bring it up to
+   * date: every claim from that view would conflict for ever. So the tree's state is announced
+   * again, as of its current version (shards that are current ignore it, shards behind re-read).
+   */
+  private announce(scope: string, t: TreeState): void {
+    if (!isKnown(t.placement, t.root)) return;
+    this.publish(scope, t, 'claim', { providers: [...t.placement.subtree(t.root)], removed: [] });
   }
 
   private publish(scope: string, t: TreeState, cause: ChangeCause, touched: Touched): void {

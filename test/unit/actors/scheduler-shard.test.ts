@@ -192,6 +192,46 @@ describe('scheduler shard (memory)', () => {
     expect(five.selections[0]?.host).toBe('hostB');
   });
 
+  it('a view left behind by a missed event is brought up to date by the next claim it makes conflict', async () => {
+    w = await shardWorld();
+    await threeHosts(w);
+    await leader(w);
+    // As above: a change whose event never reaches the shard; then nothing else changes B.
+    const { hostTrees } = await import('./provider-tree-fixture.ts');
+    const { MemoryBroker } = await import('../../../core/adapters/memory/bus.ts');
+    const other = new MemoryBroker({ clock: w.clock });
+    const [ob, oc] = [other.connect(), other.connect()];
+    const hidden = await hostTrees({
+      bus: ob,
+      clientBus: oc,
+      store: w.store,
+      clock: w.clock,
+      scope: 'cell1',
+    });
+    await hidden.trees.claim(B, {
+      consumer: consumer(7),
+      project: 'p',
+      user: 'u',
+      allocations: { [B]: { VCPU: 10 } },
+    });
+    await hidden.host.shutdown();
+    await Promise.all([ob.close(), oc.close()]);
+    const stale = (await w.select(request('stale-1', 8))).selections[0]!;
+    expect(stale.host).toBe('hostB'); // the view still thinks B has 16 free
+    const refused = await w.trees.claim(B, {
+      consumer: consumer(8),
+      project: 'p',
+      user: 'u',
+      allocations: stale.allocations,
+      expectedGenerations: stale.generations,
+    });
+    expect(refused.ok).toBe(false);
+    await w.clock.advance(0);
+    // Without the tree's announcement the view would offer B for 8 VCPU for ever.
+    expect((await w.select(request('stale-2', 8))).outcome).toBe('noValidHost'); // B: 16 - 10 = 6
+    expect((await w.select(request('stale-3', 6))).selections[0]?.host).toBe('hostB');
+  });
+
   it('an invalid request is refused with `invalid` naming the field; the shard keeps serving', async () => {
     w = await shardWorld();
     await threeHosts(w);
