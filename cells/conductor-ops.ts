@@ -235,7 +235,7 @@ export class ConductorOps {
     }
     let races = 0;
     for (let round = 0; round < MAX_SELECT_ROUNDS; round++) {
-      const group = await this.groupHosts(rec.value);
+      let group = await this.groupHosts(rec.value);
       const replies = await this.selectAll(rec.value, round, group.hosts);
       const picks = rankPicks(replies).filter((p) => !rec!.value.triedHosts.includes(p.host));
       if (picks.length === 0) {
@@ -262,6 +262,13 @@ export class ConductorOps {
             `Exceeded maximum number of retries. Exhausted all hosts available for retrying build failures for instance ${job.uuid}. Last: ${last}`,
           );
         }
+        // Undoing the pick took our own entry out of the group's placements: a new generation.
+        const regrouped = await this.regroup(group, rec.value);
+        if (!regrouped) {
+          raced = true; // another member moved: select again, seeing it
+          break;
+        }
+        group = regrouped;
       }
       if (raced) {
         // The record changed under us. Only this job places it (fenced leadership, one job per
@@ -535,6 +542,26 @@ export class ConductorOps {
     if (!r.group) return { uuid: null, generation: 0, hosts: {} };
     const g = await this.d.instances.groups.get(r.group.uuid);
     return { uuid: r.group.uuid, generation: g?.generation ?? 0, hosts: { ...(g?.value.hosts ?? {}) } };
+  }
+
+  /**
+   * The group's placements as they are now, if only this instance's own entry changed since
+   * `before` (the selection's view of the other members still holds); undefined when another
+   * member was placed or left meanwhile. Without it, the next pick of the same round would fail
+   * its check on the generation our own undo moved — for ever, if the first pick keeps conflicting.
+   */
+  private async regroup(
+    before: Awaited<ReturnType<ConductorOps['groupHosts']>>,
+    r: InstanceRecord,
+  ): Promise<Awaited<ReturnType<ConductorOps['groupHosts']>> | undefined> {
+    if (!before.uuid) return before;
+    const now = await this.groupHosts(r);
+    const others = (h: Record<string, string>) =>
+      Object.entries(h)
+        .filter(([u]) => u !== r.uuid)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .join(';');
+    return others(now.hosts) === others(before.hosts) ? now : undefined;
   }
 
   /** The write that takes the instance out of its group's placements (none if not in one). */

@@ -1,7 +1,10 @@
 /**
- * A build whose record changed under it never writes over what it finds: a placement that
- * appeared meanwhile (an unexpected hand: fencing keeps stale leaders out) is finished, not
- * replaced by the build's own pick, and a record that left BUILD ends the job.
+ * Races inside one build. A build whose record changed under it never writes over what it finds:
+ * a placement that appeared meanwhile (an unexpected hand: fencing keeps stale leaders out) is
+ * finished, not replaced by the build's own pick. And a server group member whose first pick
+ * keeps conflicting goes on to its next pick in the same round: undoing the first pick moved the
+ * group's generation, which used to fail every next pick as a "race", for ever (the livelock a
+ * cells-e2e run showed: 'server group kept changing' on every delivery).
  * ConductorOps alone, with the scheduler, trees and hosts as small fakes that record calls.
  */
 import { describe, expect, it } from 'vitest';
@@ -43,7 +46,74 @@ function reply(p: HostPick): SelectReply {
   };
 }
 
-describe('build: the record changed under the build', () => {
+function fakes(claimConflicts: ReadonlySet<string> = new Set()) {
+  const claims: string[] = [];
+  const spawns: string[] = [];
+  const hosts: InstanceHosts = {
+    spawn: async (host) => void spawns.push(host),
+    destroy: async () => true,
+    reboot: async () => {},
+    stop: async () => {},
+    start: async () => {},
+    spawnVerdict: (): SpawnVerdict => 'fatal',
+    vmGone: () => false,
+  };
+  const trees = {
+    claim: async (root: string) => {
+      claims.push(root);
+      return claimConflicts.has(root)
+        ? {
+            ok: false,
+            conflict: { reason: 'generation', message: 'stale', version: 2, generations: {}, free: {} },
+          }
+        : { ok: true, reply: { replayed: false, version: 2, generations: {} } };
+    },
+    release: async () => ({ released: true }),
+  } as unknown as ProviderTreeClient;
+  return { claims, spawns, hosts, trees };
+}
+
+describe('build: races inside one build', () => {
+  it('a group member whose first pick keeps conflicting lands on its next pick, in one delivery', async () => {
+    const instances = new InstanceStore(new MemoryStore());
+    const group = { uuid: 'f0000000-0000-4000-8000-000000000001', policy: 'anti-affinity' as const };
+    const rec = newInstanceRecord(
+      {
+        uuid: uuidOf(0),
+        name: 'vm',
+        projectId: 'p',
+        userId: 'u',
+        flavor: M1,
+        imageRef: 'i',
+        requestId: 'r0',
+        group,
+      },
+      '2026-01-01T00:00:00.000Z',
+    );
+    await instances.create(rec);
+    const f = fakes(new Set(['root-h1'])); // a view stale about h1: every claim there conflicts
+    let selects = 0;
+    const ops = new ConductorOps({
+      cell: 'cell1',
+      instances,
+      shardCount: 1,
+      trees: f.trees,
+      hosts: f.hosts,
+      clock: new VirtualClock(0),
+      select: async () => {
+        selects++;
+        const r = reply(pick('h1'));
+        return { ...r, selections: [{ ...r.selections[0]!, alternates: [pick('h2')] }] };
+      },
+    });
+    await ops.run(buildJob(rec));
+    const after = (await instances.get(uuidOf(0)))!.value;
+    expect([after.status, after.placement?.host]).toEqual(['ACTIVE', 'h2']);
+    expect(f.spawns).toEqual(['h2']);
+    expect(selects).toBe(1);
+    expect((await instances.groups.get(group.uuid))?.value.hosts).toEqual({ [uuidOf(0)]: 'h2' });
+  });
+
   it('a placement that appeared meanwhile is finished, not replaced by the pick', async () => {
     const instances = new InstanceStore(new MemoryStore());
     const rec = newInstanceRecord(
