@@ -1,7 +1,7 @@
 /**
- * Work queue on JetStream: a file-backed stream with WorkQueue retention plus one durable
- * pull consumer (explicit ack, ack_wait = ackWaitMs, max_deliver) that every process of the
- * queue shares. Opening is idempotent: same config = no-op; a changed ack-wait/max-deliver
+ * Work queue on JetStream: a file-backed stream with WorkQueue retention (on the bus's
+ * streamReplicas servers) plus one durable pull consumer (explicit ack, ack_wait = ackWaitMs,
+ * max_deliver) that every process of the queue shares. Opening is idempotent: same config = no-op; a changed ack-wait/max-deliver
  * updates the consumer (the last opener wins, as in the memory adapter).
  *
  * maxInFlight: `consume()` pulls at most maxInFlight messages ahead, and a slot semaphore
@@ -24,7 +24,7 @@ import { checkInt } from '../memory/bus-checks.ts';
 import type { NatsBusContext } from './bus.ts';
 import {
   DUPLICATE_WINDOW_MS,
-  isStreamConfigConflict,
+  ensureStream,
   mapNatsError,
   msToNanos,
   WORK_QUEUE_CONSUMER,
@@ -50,12 +50,12 @@ export async function openWorkQueue(
     max_msgs: WORK_QUEUE_MAX_JOBS,
     max_bytes: bus.streamMaxBytes,
     duplicate_window: msToNanos(DUPLICATE_WINDOW_MS),
+    num_replicas: bus.streamReplicas,
   };
+  await ensureStream(bus, streamCfg, `opening work queue "${name}"`);
   try {
-    await bus.jsm.streams.add(streamCfg).catch(async (err) => {
-      if (!isStreamConfigConflict(err)) throw err;
-      await bus.jsm.streams.update(stream, streamCfg);
-    });
+    // The consumer leaves num_replicas unset: it then has the stream's replicas (and follows a
+    // stream scaled up later), so a server's loss takes neither the jobs nor their delivery state.
     await bus.jsm.consumers.add(stream, {
       durable_name: WORK_QUEUE_CONSUMER,
       ack_policy: AckPolicy.Explicit,
