@@ -1,30 +1,39 @@
 /**
  * Where the role processes (`cellplane api|conductor|scheduler|agents`) find NATS, etcd and
  * Redis, and the knobs they share. Precedence: command-line flags, then environment
- * (CELLPLANE_NATS_URL, CELLPLANE_ETCD_URL, CELLPLANE_REDIS_URL, CELLPLANE_PREFIX), then the
- * config file (`--config cellplane.yaml`, YAML or JSON, snake_case keys), then defaults.
+ * (CELLPLANE_NATS_URL, CELLPLANE_ETCD_URL, CELLPLANE_REDIS_URL, CELLPLANE_PREFIX,
+ * CELLPLANE_STREAM_REPLICAS), then the config file (`--config cellplane.yaml`, YAML or JSON,
+ * snake_case keys), then defaults. `nats` and `etcd` name every member of a cluster: a YAML list,
+ * or comma-separated in one string (as in flags and the environment); the roles connect to all.
  *
  * ```yaml
- * nats: nats://10.0.0.5:4222
- * etcd: http://10.0.0.6:2379
+ * nats: [nats://10.0.0.5:4222, nats://10.0.0.6:4222, nats://10.0.0.7:4222]
+ * etcd: http://10.0.0.5:2379,http://10.0.0.6:2379,http://10.0.0.7:2379
  * redis: redis://10.0.0.7:6379/0     # the API's store; each cell names its own Redis
  * prefix: prod                      # isolates subjects, keys and streams of one deployment
  * lease_ttl_ms: 5000                # leader leases (conductors, scheduler shards)
  * ack_wait_ms: 30000                # a job not renewed this long goes to another conductor
  * max_build_attempts: 3             # hosts tried per build (Nova's max_attempts)
+ * stream_replicas: 3                # copies of each JetStream stream (1: a single NATS server)
  * ```
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { MAX_STREAM_REPLICAS } from '../core/adapters/nats/bus-support.ts';
+import { serverList } from '../core/adapters/shared/urls.ts';
 
 export interface DeployConfig {
+  /** The NATS servers, comma-separated (every node of a cluster). */
   readonly nats: string;
+  /** The etcd members, comma-separated. */
   readonly etcd: string;
   readonly redis: string;
   readonly prefix: string;
   readonly leaseTtlMs: number;
   readonly ackWaitMs: number;
   readonly maxBuildAttempts: number;
+  /** Servers holding a copy of each JetStream stream: 1, or 3 on a 3-node cluster (at most 5). */
+  readonly streamReplicas: number;
 }
 
 export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
@@ -35,6 +44,7 @@ export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
   leaseTtlMs: 5_000,
   ackWaitMs: 30_000,
   maxBuildAttempts: 3,
+  streamReplicas: 1,
 });
 
 const FILE_KEYS: Record<string, keyof DeployConfig> = {
@@ -45,8 +55,16 @@ const FILE_KEYS: Record<string, keyof DeployConfig> = {
   lease_ttl_ms: 'leaseTtlMs',
   ack_wait_ms: 'ackWaitMs',
   max_build_attempts: 'maxBuildAttempts',
+  stream_replicas: 'streamReplicas',
 };
-const NUMERIC = new Set<keyof DeployConfig>(['leaseTtlMs', 'ackWaitMs', 'maxBuildAttempts']);
+const NUMERIC = new Set<keyof DeployConfig>([
+  'leaseTtlMs',
+  'ackWaitMs',
+  'maxBuildAttempts',
+  'streamReplicas',
+]);
+/** Keys naming servers: a list in a file is joined into the comma-separated form. */
+const SERVER_LISTS = new Set<keyof DeployConfig>(['nats', 'etcd']);
 
 export type ConfigFlags = Partial<Record<keyof DeployConfig, string | number | undefined>> & {
   readonly config?: string | undefined;
@@ -62,6 +80,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     etcd: env.CELLPLANE_ETCD_URL,
     redis: env.CELLPLANE_REDIS_URL,
     prefix: env.CELLPLANE_PREFIX,
+    streamReplicas: env.CELLPLANE_STREAM_REPLICAS,
   };
   for (const [k, v] of Object.entries(fromEnv)) if (v) out[k] = v;
   for (const k of Object.values(FILE_KEYS)) {
@@ -74,6 +93,11 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
       throw new Error(`${k}: must be a positive integer, got ${JSON.stringify(out[k])}`);
     out[k] = n;
   }
+  if ((out.streamReplicas as number) > MAX_STREAM_REPLICAS)
+    throw new Error(
+      `streamReplicas: at most ${MAX_STREAM_REPLICAS} (JetStream's maximum), got ${out.streamReplicas}`,
+    );
+  for (const k of SERVER_LISTS) out[k] = serverList(String(out[k]), k).join(',');
   if (!/^[A-Za-z0-9]+$/.test(String(out.prefix)))
     throw new Error(
       `prefix: letters and digits only (it prefixes NATS subjects), got ${JSON.stringify(out.prefix)}`,
@@ -104,8 +128,14 @@ export function readConfigFile(path: string): Partial<DeployConfig> {
       throw new Error(
         `config file ${path}: unknown key "${k}" (known: ${Object.keys(FILE_KEYS).join(', ')})`,
       );
+    if (SERVER_LISTS.has(key) && Array.isArray(v) && v.length > 0 && v.every((u) => typeof u === 'string')) {
+      out[key] = v.join(',');
+      continue;
+    }
     if (typeof v !== 'string' && typeof v !== 'number')
-      throw new Error(`config file ${path}: ${k} must be a string or a number`);
+      throw new Error(
+        `config file ${path}: ${k} must be a ${SERVER_LISTS.has(key) ? 'URL or a list of URLs' : 'string or a number'}`,
+      );
     out[key] = v;
   }
   return out as Partial<DeployConfig>;

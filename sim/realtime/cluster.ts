@@ -159,6 +159,7 @@ export class SimProcesses {
         leaseTtlMs: this.o.knobs.leaseTtlMs,
         ackWaitMs: this.o.knobs.ackWaitMs,
         maxBuildAttempts: this.o.knobs.maxBuildAttempts,
+        streamReplicas: 1, // one server per service (the run's own or the one given)
       },
     };
     this.cells.set(name, setup);
