@@ -30,6 +30,7 @@ import {
   WORK_QUEUE_CONSUMER,
   WORK_QUEUE_MAX_ACK_PENDING,
   WORK_QUEUE_MAX_JOBS,
+  WORK_QUEUE_PULL_EXPIRES_MS,
 } from './bus-support.ts';
 import { Slots } from './slots.ts';
 
@@ -107,7 +108,10 @@ class NatsWorkQueue implements WorkQueue {
     let messages: ConsumerMessages;
     try {
       const consumer = await this.bus.js.consumers.get(this.stream, WORK_QUEUE_CONSUMER);
-      messages = await consumer.consume({ max_messages: opts.maxInFlight });
+      messages = await consumer.consume({
+        max_messages: opts.maxInFlight,
+        expires: WORK_QUEUE_PULL_EXPIRES_MS,
+      });
     } catch (err) {
       throw mapNatsError(err, `consume from "${this.name}"`);
     }
