@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -23,6 +23,7 @@ import {
   withBases,
 } from './services-ha.ts';
 import { ensureInstalled, findBinary, SERVICE_NAMES, type ServiceName } from './services-install.ts';
+import { freePorts, freeStablePorts, portReleased, portTaken } from './services-ports.ts';
 
 export {
   aptInstall,
@@ -33,6 +34,7 @@ export {
   SERVICE_NAMES,
   type ServiceName,
 } from './services-install.ts';
+export { freePorts } from './services-ports.ts';
 
 export interface ServicePorts {
   nats: number;
@@ -76,24 +78,6 @@ export const defaultServicesDir = (): string =>
   process.env.CELLPLANE_SERVICES_DIR ?? join(tmpdir(), 'cellplane-services');
 
 type Log = (line: string) => void;
-
-/** Asks the OS for `n` free loopback ports. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<import('node:net').Server>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
 function urlsFor(ports: ServicePorts): ServicesState['urls'] {
   return {
@@ -258,7 +242,7 @@ async function choosePorts(opts: UpOptions): Promise<{ ports: ServicePorts; ha?:
   let ha: HaLayout;
   let redis: number;
   if (opts.randomPorts) {
-    const free = await freePorts(16);
+    const free = await freeStablePorts(16);
     ha = withBases(layoutFromFreePorts(free), given);
     redis = givenRedis ?? free[15]!;
   } else {
@@ -314,8 +298,9 @@ export async function servicesUp(opts: UpOptions = {}): Promise<ServicesState> {
   const toStart: Unit[] = [];
   for (const unit of units) {
     if (isRunning(state.pids[unit.key])) continue;
+    const ranBefore = state.pids[unit.key] !== undefined;
     for (const p of unit.ports) {
-      if (await portTaken(p))
+      if ((await portTaken(p)) && !(ranBefore && (await portReleased(p))))
         throw new Error(
           `port of ${unit.key} (${p}) is taken by a process this directory did not start; choose other ports`,
         );
@@ -358,15 +343,6 @@ export async function servicesUp(opts: UpOptions = {}): Promise<ServicesState> {
 
 /** How long a stopped server may take to exit before it is killed. */
 const STOP_GRACE_MS = 5_000;
-
-/** Whether something listens on 127.0.0.1:`port` (binding it fails). */
-function portTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(true));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
-  });
-}
 
 /** Stops the processes recorded for `dir` (SIGTERM, then SIGKILL) and optionally deletes their data. */
 export async function servicesDown(

@@ -120,6 +120,17 @@ describe('cellplane services up --ha', () => {
     ).rejects.toMatchObject({ code: 'invalid', message: expect.stringMatching(/is a single server/) });
   });
 
+  it('run again after a NATS node and an etcd member died, restarts just those two, which rejoin', async () => {
+    const before = { ...state.pids };
+    for (const unit of ['nats2', 'etcd3']) process.kill(before[unit]!, 'SIGKILL');
+    while (isAlive(before.nats2!) || isAlive(before.etcd3!)) await new Promise((r) => setTimeout(r, 20));
+    state = await servicesUp({ dir, ha: true });
+    for (const [unit, pid] of Object.entries(state.pids))
+      if (unit === 'nats2' || unit === 'etcd3') expect(pid, unit).not.toBe(before[unit]);
+      else expect(pid, unit).toBe(before[unit]);
+    expect((await servicesStatus(dir)).every((r) => r.ready)).toBe(true);
+  });
+
   it('services down stops all seven', async () => {
     const pids = Object.values(state.pids) as number[];
     expect(pids).toHaveLength(7);

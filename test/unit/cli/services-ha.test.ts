@@ -3,6 +3,7 @@
  * the configuration each server is started with, and the lines printed for `eval`. The servers
  * themselves are started in test/integration/services-ha.test.ts.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { ServicesState } from '../../../cli/services.ts';
 import { envLines } from '../../../cli/services-command.ts';
@@ -15,6 +16,9 @@ import {
   natsNodeConfig,
   withBases,
 } from '../../../cli/services-ha.ts';
+import { freeStablePorts } from '../../../cli/services-ports.ts';
+
+const RANGE = '/proc/sys/net/ipv4/ip_local_port_range';
 
 describe('services up --ha: the layout', () => {
   it('puts member i on each base port + i', () => {
@@ -42,6 +46,15 @@ describe('services up --ha: the layout', () => {
     expect(moved.nats.map((n) => n.client)).toEqual([5000, 5001, 5002]);
     expect(moved.nats.map((n) => n.cluster)).toEqual([40_001, 40_006, 40_011]);
     expect(moved.etcd).toEqual(l.etcd);
+  });
+
+  it('--random-ports picks distinct free ports below the ephemeral range (no outgoing connection takes them)', async () => {
+    const ports = await freeStablePorts(16);
+    expect(new Set(ports).size).toBe(16);
+    for (const p of ports) expect(p).toBeGreaterThanOrEqual(10_000);
+    const range = existsSync(RANGE) ? readFileSync(RANGE, 'utf8') : '32768 60999';
+    const ephemeralLow = Number(range.trim().split(/\s+/)[0]);
+    for (const p of ports) expect(p).toBeLessThan(ephemeralLow);
   });
 
   it('refuses a port used twice or out of range, naming both uses', () => {
