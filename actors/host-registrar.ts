@@ -19,6 +19,9 @@
  *   reported (the agent re-registers on the next resync).
  * - **Errors are reported, never thrown** from the subscription: `onEvent` gets `failed` with the
  *   host and the coded error, and `invalid` for a message it cannot parse.
+ * - **Lost trees come back.** `reregister(root)` (a claim found the tree unregistered: the store
+ *   lost it) asks that host's agent to register again through `askAgain` — every host when the
+ *   root is not known here — at most once per REGISTRAR_REREGISTER_MIN_INTERVAL_MS per host.
  */
 import { CellplaneError, toCellplaneError } from '../core/errors.ts';
 import { parseUuid, type Uuid } from '../core/model/ids.ts';
@@ -31,6 +34,8 @@ import type { ProviderData } from './provider-tree-wire.ts';
 export const REGISTRAR_MAX_IN_FLIGHT = 16;
 /** Hosts with a registration waiting for a free slot; more are dropped (and reported). */
 export const REGISTRAR_MAX_WAITING_HOSTS = 100_000;
+/** A host asked to register again (its tree was lost) is not asked again sooner than this. */
+export const REGISTRAR_REREGISTER_MIN_INTERVAL_MS = 5_000;
 
 /** What the registrar reads of a registration (host-agent/messages.ts `RegisterHost` fits). */
 export interface HostRegistration {
@@ -74,7 +79,9 @@ export type RegistrarEvent =
   | { readonly type: 'failed'; readonly host: string; readonly error: CellplaneError }
   | { readonly type: 'dropped'; readonly host: string }
   | { readonly type: 'ignored'; readonly host: string; readonly reason: string }
-  | { readonly type: 'invalid'; readonly error: CellplaneError };
+  | { readonly type: 'invalid'; readonly error: CellplaneError }
+  /** A tree was found unregistered: its host (undefined: not known here, so every host) was asked again. */
+  | { readonly type: 'reregister'; readonly root: string; readonly host: string | undefined };
 
 export interface HostRegistrarOptions {
   readonly bus: Bus;
@@ -88,6 +95,10 @@ export interface HostRegistrarOptions {
   readonly memberships?: { mapHost(host: string, cellUuid: string): Promise<unknown> };
   readonly cellUuid?: string;
   readonly maxInFlight?: number;
+  /** Asks agents to register again: the listed hosts, or every host (agentSubjects(cell).resync). */
+  readonly askAgain?: (hosts?: readonly string[]) => void;
+  /** Time for the re-register rate limit (the Clock's `now`); default Date.now. */
+  readonly now?: () => number;
   /** Must not throw. */
   readonly onEvent?: (e: RegistrarEvent) => void;
 }
@@ -102,6 +113,8 @@ export class HostRegistrar {
   private readonly ready: string[] = [];
   private readonly known = new Map<string, RegisteredHost>();
   private readonly idleWaiters: Array<() => void> = [];
+  /** Host (or '' for "every host") → when it was last asked to register again. */
+  private readonly askedAt = new Map<string, number>();
   private inFlight = 0;
   private sub: Subscription | undefined;
 
@@ -134,6 +147,28 @@ export class HostRegistrar {
 
   hosts(): RegisteredHost[] {
     return [...this.known.values()];
+  }
+
+  /**
+   * The tree rooted at `root` has no record (a claim found it unregistered): asks its host to
+   * register again (rate-limited, see the header). Without `askAgain`, does nothing.
+   */
+  reregister(root: string): void {
+    const ask = this.opts.askAgain;
+    if (!ask) return;
+    const host = [...this.known.values()].find((h) => h.root === root)?.host;
+    const key = host ?? '';
+    const now = (this.opts.now ?? Date.now)();
+    const last = this.askedAt.get(key);
+    if (last !== undefined && now - last < REGISTRAR_REREGISTER_MIN_INTERVAL_MS) return;
+    if (this.askedAt.size >= REGISTRAR_MAX_WAITING_HOSTS) this.askedAt.clear();
+    this.askedAt.set(key, now);
+    try {
+      ask(host === undefined ? undefined : [host]);
+    } catch {
+      // The bus is closing: nothing to ask with.
+    }
+    this.emit({ type: 'reregister', root, host });
   }
 
   /** Resolves when nothing is in flight or waiting. */

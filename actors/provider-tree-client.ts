@@ -30,10 +30,24 @@ export function treeAddress(root: string): { kind: string; id: string } {
   return { kind: PROVIDER_TREE_KIND, id: root };
 }
 
+/** A claim's conflict because the tree has no record (never registered, or lost with the store). */
+export function isUnregistered(conflict: ClaimConflict): boolean {
+  return conflict.version === 0;
+}
+
+export interface ProviderTreeClientHooks {
+  /**
+   * A claim found its tree unregistered (`isUnregistered`): the scheduler's snapshot still holds
+   * a tree the store lost. The cell roles ask that host to register again. Must not throw.
+   */
+  readonly onUnregistered?: (root: string) => void;
+}
+
 export class ProviderTreeClient {
   constructor(
     private readonly actors: ActorClient,
     private readonly opts: AskOptions = {},
+    private readonly hooks: ProviderTreeClientHooks = {},
   ) {}
 
   /** Creates or updates a whole tree (idempotent): `providers` includes the root `root`. */
@@ -47,8 +61,9 @@ export class ProviderTreeClient {
       return { ok: true, reply: await this.actors.ask(treeAddress(root), claim, req, this.opts) };
     } catch (err) {
       const conflict = claimConflictOf(err);
-      if (conflict) return { ok: false, conflict };
-      throw err;
+      if (!conflict) throw err;
+      if (isUnregistered(conflict)) this.hooks.onUnregistered?.(String(root));
+      return { ok: false, conflict };
     }
   }
 

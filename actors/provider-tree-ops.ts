@@ -43,7 +43,7 @@ export interface Touched {
 }
 
 const ok = <T>(value: T): Outcome<T> => ({ ok: true, value });
-const refused = (code: 'invalid' | 'notFound', message: string): Outcome<never> => ({
+const refused = (code: 'invalid', message: string): Outcome<never> => ({
   ok: false,
   error: new CellplaneError(code, message),
 });
@@ -173,14 +173,23 @@ function isReplay(state: PlacementState, req: ClaimRequest): boolean {
 }
 
 /**
- * Checks, in order: the tree is known (notFound); a retry of what the consumer already holds
+ * Checks, in order: the tree is known (else a `generation` conflict at version 0: the pick came
+ * from a snapshot that still holds a tree the store no longer has — lost with the store, or never
+ * registered; the caller moves to its next alternate and the host is asked to register again,
+ * see ProviderTreeClient `onUnregistered`); a retry of what the consumer already holds
  * is answered at once (replayed, whatever generations it carries: they were current when it
  * was first applied); every named provider is in the tree and every expected generation
  * current (`generation`); then the engine's unit and capacity rules. A claim replaces what
  * the consumer held in this tree before.
  */
 export function applyClaim(state: PlacementState, root: Uuid, req: ClaimRequest): Outcome<ClaimDone> {
-  if (!isKnown(state, root)) return refused('notFound', `provider tree ${root} is not registered`);
+  if (!isKnown(state, root)) {
+    const details = { reason: 'generation', provider: root }; // completed by claimRefusal (version 0)
+    return {
+      ok: false,
+      error: new CellplaneError('conflict', `provider tree ${root} is not registered`, { details }),
+    };
+  }
   if (Object.keys(req.allocations).length === 0)
     return refused('invalid', 'a claim must allocate something (use release to free a consumer)');
   if (isReplay(state, req)) return ok({ replayed: true, providers: [], removed: [] });

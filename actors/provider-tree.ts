@@ -21,9 +21,14 @@
  *   reloads and re-applies, at most MAX_COMMIT_ATTEMPTS times, then answers `unavailable`.
  *
  * Answers: register/claim/release/snapshot replies; `conflict` (claimConflictOf reads its
- * details: reason, current generations and free capacity — move to the next alternate);
- * `invalid`; `notFound` (tree never registered); `unavailable` (store down: retry the same
- * request, it is idempotent).
+ * details: reason, current generations and free capacity — move to the next alternate; a claim
+ * on a tree with no record is a `generation` conflict at version 0, see applyClaim);
+ * `invalid`; `notFound` (snapshot of a tree never registered); `unavailable` (store down: retry
+ * the same request, it is idempotent).
+ *
+ * After the store lost its data (core/stores/epoch.ts) the actors' memory is stale: the host
+ * that serves them is restarted (deploy/cell-roles.ts) before the agents register again, or an
+ * unchanged register would be answered `changed: false` from memory and never written.
  */
 import { copyBytes } from '../core/codec/bytes.ts';
 import { decode, encode } from '../core/codec/envelope.ts';

@@ -9,6 +9,14 @@
  * the resync runs are buffered (at most MAX_BUFFERED_EVENTS; beyond that the resync is simply
  * trusted and the next gap triggers a re-read) and folded in afterwards — an event older than
  * the record read is recognised as stale by its version, so nothing is applied twice or lost.
+ *
+ * When the Store loses data, versions go BACKWARDS: a tree registered again after its record was
+ * lost starts over at version 1, while the view still holds the old, higher one (and its old
+ * provider generations, which every claim would now fail on). So a live event older than the
+ * view makes the feed re-read that tree, and a Store that is behind the view replaces it (a
+ * record that is gone removes it) — reported as `treeWentBack` / `treeVanished`, the first one
+ * and then at every power of ten. `resyncAll` re-reads the whole partition (the cell roles call
+ * it when the store's epoch changed: trees whose hosts never register again vanish too).
  */
 import { decode } from '../core/codec/envelope.ts';
 import type { Bus, Subscription } from '../core/ports/bus.ts';
@@ -58,6 +66,9 @@ export class ShardFeed {
   /** Root → newest version an event announced, for trees being re-read. */
   private readonly reloading = new Map<string, number>();
   private active = false;
+  private resyncing: Promise<number> | undefined;
+  /** Trees found behind the view (went back) or gone, this term: reported at 1, 10, 100… */
+  private readonly losses = { treeWentBack: 0, treeVanished: 0 };
 
   constructor(
     private readonly deps: FeedDeps,
@@ -78,14 +89,33 @@ export class ShardFeed {
         }),
       );
     }
-    const loaded = await this.resync();
-    const held = this.buffer;
-    this.buffer = undefined;
-    for (const ev of held) this.apply(ev);
-    if (this.overflowed) this.deps.report('eventsDropped', { limit: MAX_BUFFERED_EVENTS });
-    this.overflowed = false;
+    const loaded = await this.resyncAll();
     if (this.active) serviceEvents?.askReplay?.();
     return loaded;
+  }
+
+  /**
+   * Clears the view and reads the partition again from the Store, holding the events that arrive
+   * meanwhile (as on takeover). Calls run one after the other. Returns the trees loaded.
+   */
+  resyncAll(): Promise<number> {
+    const run = (this.resyncing ?? Promise.resolve(0)).catch(() => 0).then(() => this.fullResync());
+    this.resyncing = run;
+    return run;
+  }
+
+  private async fullResync(): Promise<number> {
+    if (!this.active) return 0;
+    this.buffer ??= [];
+    try {
+      return await this.resync();
+    } finally {
+      const held = this.buffer ?? [];
+      this.buffer = undefined;
+      for (const ev of held) this.apply(ev, false);
+      if (this.overflowed) this.deps.report('eventsDropped', { limit: MAX_BUFFERED_EVENTS });
+      this.overflowed = false;
+    }
   }
 
   /** Stops feeding at once (no event is applied after this returns); unsubscribes. */
@@ -134,27 +164,40 @@ export class ShardFeed {
     this.apply(ev);
   }
 
-  private apply(ev: TreeChanged): void {
+  /** `live`: straight from the bus (not held during a resync, where older events are expected). */
+  private apply(ev: TreeChanged, live = true): void {
     const pending = this.reloading.get(ev.root);
     if (pending !== undefined) {
       this.reloading.set(ev.root, Math.max(pending, ev.version));
       return;
     }
-    if (this.view.apply(ev).kind === 'gap') {
+    const known = this.view.trees.get(ev.root)?.version;
+    const out = this.view.apply(ev);
+    const back = out.kind === 'stale' && live && known !== undefined && ev.version < known;
+    if (out.kind === 'gap' || back) {
       this.reloading.set(ev.root, ev.version);
-      void this.reload(ev.root);
+      void this.reload(ev.root, back);
     }
   }
 
-  /** Re-reads one tree until the Store has caught up with the newest version its events named. */
-  private async reload(root: string): Promise<void> {
+  /**
+   * Re-reads one tree until the Store has caught up with the newest version its events named.
+   * `back`: an event older than the view arrived — the Store may have lost the tree's newer
+   * versions, so a record behind the view replaces it, and a missing one removes it.
+   */
+  private async reload(root: string, back = false): Promise<void> {
     const records = treeRecords(this.deps.store);
     try {
       for (let attempt = 1; attempt <= MAX_TREE_RELOADS && this.active; attempt++) {
         const r = await records.get(root);
         if (!this.active) return;
         const known = this.view.trees.get(root)?.version ?? 0;
-        if (r && r.generation > known) this.view.putTree(treeFromRecord(r.value, r.generation));
+        if (r && (r.generation > known || (back && r.generation < known))) {
+          if (r.generation < known) this.lost('treeWentBack', { root, from: known, to: r.generation });
+          this.view.putTree(treeFromRecord(r.value, r.generation));
+        } else if (!r && back && this.view.removeTree(root))
+          this.lost('treeVanished', { root, version: known });
+        back = false;
         if ((r?.generation ?? 0) >= (this.reloading.get(root) ?? 0)) return;
       }
       this.deps.report('reloadBehind', { root });
@@ -163,5 +206,11 @@ export class ShardFeed {
     } finally {
       this.reloading.delete(root);
     }
+  }
+
+  private lost(what: keyof ShardFeed['losses'], details: Record<string, unknown>): void {
+    const n = ++this.losses[what];
+    if (/^10*$/.test(String(n)))
+      this.deps.report(what, { ...details, count: n, note: 'the cell store lost this tree; re-read' });
   }
 }

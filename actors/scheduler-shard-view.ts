@@ -92,6 +92,13 @@ export class ShardView {
     this.changed(true);
   }
 
+  /** Drops one tree (its record is gone from the Store); false when the view did not hold it. */
+  removeTree(root: string): boolean {
+    if (!this.trees.delete(root)) return false;
+    this.changed(true);
+    return true;
+  }
+
   clear(): void {
     this.trees.clear();
     this.changed(true);

@@ -120,6 +120,17 @@ export class SchedulerShard {
     this.loop.start();
   }
 
+  /**
+   * While leading: clears the snapshot and reads the partition again from the Store (the cell
+   * store lost its data, deploy/cell-roles.ts); selects go on meanwhile. Resolves with the trees
+   * loaded, or undefined when this replica does not lead (a new leader reads the Store anyway).
+   */
+  async resync(): Promise<number | undefined> {
+    const term = this.term;
+    if (!term) return undefined;
+    return term.feed.resyncAll();
+  }
+
   /** Resigns if leading (a standby takes over at once), stops campaigning. Idempotent. */
   stop(): Promise<void> {
     return this.loop.stop();

@@ -42,6 +42,7 @@ import {
   POWER,
   startEvent,
 } from './instances.ts';
+import { type Correction, MAX_FIX_CAS_ATTEMPTS, markGone } from './reconcile-fix.ts';
 
 /** Nova's [scheduler] max_attempts default: hosts tried per build before ERROR. */
 export const DEFAULT_MAX_BUILD_ATTEMPTS = 3;
@@ -64,6 +65,8 @@ export interface InstanceHosts {
    * out, or the build is still running on the host: the job runs again and resumes).
    */
   spawnVerdict(err: unknown): SpawnVerdict;
+  /** True when `err` is the host saying instance `uuid` is not there (its VM is gone). */
+  vmGone(err: unknown, uuid: string): boolean;
 }
 
 export type SpawnVerdict = 'reschedule' | 'fatal' | 'retryLater';
@@ -109,7 +112,9 @@ export type ConductorEvent =
       readonly from: string;
       readonly to: string;
     }
-  | { readonly type: 'done'; readonly op: ConductorJob['op']; readonly uuid: string };
+  | { readonly type: 'done'; readonly op: ConductorJob['op']; readonly uuid: string }
+  /** The record was corrected to what the host runs (cells/reconcile-fix.ts). */
+  | { readonly type: 'corrected'; readonly uuid: string; readonly correction: Correction };
 
 export interface ConductorDeps {
   readonly cell: string;
@@ -615,6 +620,7 @@ export class ConductorOps {
         powerState: running ? POWER.RUNNING : POWER.SHUTDOWN,
       };
     } catch (err) {
+      if (this.d.hosts.vmGone(err, job.uuid)) return this.powerFoundGone(job, ev.event, err);
       if (isInfrastructure(err) && job.op !== 'reboot') throw err;
       result = 'Error';
       details = describe(err);
@@ -635,6 +641,25 @@ export class ConductorOps {
       job.requestId,
       finishEvent(ev.event, this.now(), result, details),
     );
+  }
+
+  /**
+   * A power action found the VM gone from its host: its event ends Error, and the instance gets the
+   * reconciler's correction (ERROR with a fault, allocations released), not ACTIVE with no fault.
+   */
+  private async powerFoundGone(job: ConductorJob, event: string, err: unknown): Promise<void> {
+    const now = this.now();
+    await this.d.instances.recordAction(
+      job.uuid,
+      job.requestId,
+      finishEvent(event, now, 'Error', describe(err)),
+    );
+    for (let i = 0; i < MAX_FIX_CAS_ATTEMPTS; i++) {
+      const rec = await this.d.instances.get(job.uuid);
+      if (!rec?.value.placement || rec.value.taskState === 'deleting') return;
+      const c = await markGone(this.d, rec, `${job.op}: ${describe(err)}`, job.requestId);
+      if (c) return this.emit({ type: 'corrected', uuid: job.uuid, correction: c });
+    }
   }
 
   // ---- helpers --------------------------------------------------------------------------------

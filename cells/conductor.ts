@@ -10,6 +10,10 @@
  *   message, and the job is dropped (reported as `problem`).
  * Leadership lost: the consumer stops at once (jobs in hand finish; CAS on the instance records
  * keeps a late write from overwriting the new leader's).
+ * While leading it also runs the build watch (cells/build-watch.ts): at takeover and then
+ * periodically, a build no job drives any more is queued again, and one past the build timeout
+ * ends ERROR. Every redelivery, retry, give-up, kick and expiry is reported (`onRoleEvent`) with
+ * the job's operation and instance, for the role's log.
  *
  * `onLead`/`onStepDown` let the deployment hang other single-owner work on the same leadership:
  * deploy/cell-roles.ts hosts the cell's provider-tree actors there (an actor kind must be served
@@ -17,12 +21,18 @@
  */
 
 import { type LeaderEvent, LeaderLoop } from '../actors/runtime/leader-loop.ts';
-import { decode } from '../core/codec/envelope.ts';
-import { toCellplaneError } from '../core/errors.ts';
-import type { Bus, Consumer, Job } from '../core/ports/bus.ts';
-import type { Clock } from '../core/ports/clock.ts';
+import { decode, encode } from '../core/codec/envelope.ts';
+import { CellplaneError, toCellplaneError } from '../core/errors.ts';
+import type { Bus, Consumer, Job, WorkQueue } from '../core/ports/bus.ts';
+import type { Clock, TimerHandle } from '../core/ports/clock.ts';
 import type { Coordinator, Leadership } from '../core/ports/coordinator.ts';
-import { type ConductorJob, conductorJob, opsQueueName } from './conductor-jobs.ts';
+import {
+  type BuildWatchEvent,
+  DEFAULT_BUILD_STALL_MS,
+  DEFAULT_BUILD_TIMEOUT_MS,
+  watchBuilds,
+} from './build-watch.ts';
+import { buildJob, type ConductorJob, conductorJob, opsQueueName } from './conductor-jobs.ts';
 import { type ConductorDeps, ConductorOps } from './conductor-ops.ts';
 
 export const DEFAULT_CONDUCTOR_LEASE_TTL_MS = 5_000;
@@ -41,8 +51,13 @@ const RETRY_MAX_MS = 10_000;
 
 export type ConductorRoleEvent =
   | LeaderEvent
+  | BuildWatchEvent
   | { readonly type: 'serving' }
-  | { readonly type: 'retry'; readonly job: string; readonly delivery: number; readonly error: string };
+  /** A job delivered again: its conductor died, or its ack-wait ran out, or it was handed back. */
+  | { readonly type: 'redelivered'; readonly job: string; readonly delivery: number }
+  | { readonly type: 'retry'; readonly job: string; readonly delivery: number; readonly error: string }
+  /** A job that failed for good: a build ends ERROR with the error as its fault. */
+  | { readonly type: 'gaveUp'; readonly job: string; readonly delivery: number; readonly error: string };
 
 export interface CellConductorOptions extends ConductorDeps {
   readonly bus: Bus;
@@ -52,6 +67,10 @@ export interface CellConductorOptions extends ConductorDeps {
   readonly leaseTtlMs?: number;
   readonly ackWaitMs?: number;
   readonly maxInFlight?: number;
+  /** A build with no sign of life this long has its job queued again (must exceed the ack-wait). */
+  readonly buildStallMs?: number;
+  /** A build still in BUILD this long after it was accepted ends ERROR. */
+  readonly buildTimeoutMs?: number;
   /** Must not throw. */
   readonly onRoleEvent?: (e: ConductorRoleEvent) => void;
   /** Takeover work that must be done before jobs are taken (e.g. hosting the tree actors). */
@@ -68,15 +87,34 @@ export class CellConductor {
   readonly ops: ConductorOps;
   private readonly loop: LeaderLoop;
   private readonly ackWaitMs: number;
+  private readonly buildStallMs: number;
+  private readonly buildTimeoutMs: number;
   private consumer: Consumer | undefined;
+  private queue: WorkQueue | undefined;
   private leading = false;
   /** Per instance: the tail of its chain of jobs. */
   private readonly chains = new Map<string, Promise<void>>();
+  /** Per instance: when a job of it was last delivered or retried here (for the build watch). */
+  private readonly seen = new Map<string, number>();
+  private watchTimer: TimerHandle | undefined;
+  private watching: Promise<void> | undefined;
   private inFlight = 0;
 
   constructor(private readonly opts: CellConductorOptions) {
     this.ops = new ConductorOps(opts);
     this.ackWaitMs = opts.ackWaitMs ?? DEFAULT_JOB_ACK_WAIT_MS;
+    this.buildStallMs = opts.buildStallMs ?? Math.max(DEFAULT_BUILD_STALL_MS, 2 * this.ackWaitMs);
+    this.buildTimeoutMs = opts.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
+    if (this.buildStallMs <= this.ackWaitMs)
+      throw new CellplaneError(
+        'invalid',
+        `buildStallMs (${this.buildStallMs}) must exceed ackWaitMs (${this.ackWaitMs}): a job held by a dead conductor comes back only after the ack-wait`,
+      );
+    if (this.buildTimeoutMs <= this.buildStallMs)
+      throw new CellplaneError(
+        'invalid',
+        `buildTimeoutMs (${this.buildTimeoutMs}) must exceed buildStallMs (${this.buildStallMs})`,
+      );
     this.loop = new LeaderLoop({
       coordinator: opts.coordinator,
       election: conductorElectionName(opts.cell),
@@ -99,6 +137,11 @@ export class CellConductor {
     return this.inFlight;
   }
 
+  /** True while a job of instance `uuid` is in hand (running, or queued behind another of it). */
+  holds(uuid: string): boolean {
+    return this.chains.has(uuid);
+  }
+
   start(): void {
     this.loop.start();
   }
@@ -109,6 +152,7 @@ export class CellConductor {
 
   private async lead(l: Leadership): Promise<boolean> {
     const queue = await this.opts.bus.workQueue(opsQueueName(this.opts.cell), { ackWaitMs: this.ackWaitMs });
+    this.queue = queue;
     if (l.lost) return true;
     l.onLost(() => {
       this.leading = false;
@@ -117,14 +161,21 @@ export class CellConductor {
     if (l.lost) return true;
     this.consumer = await queue.consume((job) => this.onJob(job), {
       maxInFlight: this.opts.maxInFlight ?? DEFAULT_CONDUCTOR_IN_FLIGHT,
+      onProblem: (err) => this.loop.problem('consumerResumed', err),
     });
     this.leading = !l.lost;
-    if (this.leading) this.emit({ type: 'serving' });
+    if (this.leading) {
+      this.emit({ type: 'serving' });
+      this.watchSoon(0); // builds a dead leader left without a job: found at takeover
+    }
     return true;
   }
 
   private async stepDown(): Promise<void> {
     this.leading = false;
+    if (this.watchTimer) this.opts.clock.clearTimeout(this.watchTimer);
+    this.watchTimer = undefined;
+    await this.watching;
     const c = this.consumer;
     this.consumer = undefined;
     await c?.stop().catch(() => {});
@@ -140,6 +191,9 @@ export class CellConductor {
       await job.term();
       return;
     }
+    this.seen.set(body.uuid, this.opts.clock.now());
+    if (job.deliveryCount > 1)
+      this.emit({ type: 'redelivered', job: `${body.op} ${body.uuid}`, delivery: job.deliveryCount });
     // Renewed from the moment the job is in hand: also while it waits behind an earlier job of
     // the same instance, or it would be redelivered as if this conductor had died.
     let renew: ReturnType<Clock['setTimeout']> | undefined;
@@ -164,15 +218,62 @@ export class CellConductor {
       );
     };
     keepAlive();
-    const prev = this.chains.get(body.uuid) ?? Promise.resolve();
-    const run = prev.then(() => this.runJob(job, body));
+    try {
+      await this.exclusive(body.uuid, () => this.runJob(job, body));
+    } finally {
+      if (renew) this.opts.clock.clearTimeout(renew);
+    }
+  }
+
+  /** Runs `fn` after every job of the instance handed out before it, one at a time. */
+  private async exclusive(uuid: string, fn: () => Promise<void>): Promise<void> {
+    const prev = this.chains.get(uuid) ?? Promise.resolve();
+    const run = prev.then(fn);
     const tail = run.catch(() => {});
-    this.chains.set(body.uuid, tail);
+    this.chains.set(uuid, tail);
     try {
       await run;
     } finally {
-      if (renew) this.opts.clock.clearTimeout(renew);
-      if (this.chains.get(body.uuid) === tail) this.chains.delete(body.uuid);
+      if (this.chains.get(uuid) === tail) this.chains.delete(uuid);
+    }
+  }
+
+  /** The next build watch pass in `delayMs` (every quarter of the stall bound). */
+  private watchSoon(delayMs: number): void {
+    if (this.watchTimer) this.opts.clock.clearTimeout(this.watchTimer);
+    this.watchTimer = this.opts.clock.setTimeout(() => {
+      this.watchTimer = undefined;
+      if (!this.leading) return;
+      this.watching = this.watchOnce().finally(() => {
+        this.watching = undefined;
+        if (this.leading) this.watchSoon(Math.max(1, Math.floor(this.buildStallMs / 4)));
+      });
+    }, delayMs);
+  }
+
+  private async watchOnce(): Promise<void> {
+    const now = this.opts.clock.now();
+    for (const [uuid, at] of this.seen) if (now - at >= this.buildStallMs) this.seen.delete(uuid);
+    try {
+      await watchBuilds({
+        instances: this.opts.instances,
+        clock: this.opts.clock,
+        stallMs: this.buildStallMs,
+        timeoutMs: this.buildTimeoutMs,
+        inHand: (uuid) => this.chains.has(uuid),
+        lastSeen: (uuid) => this.seen.get(uuid),
+        kick: async (rec) => {
+          await this.queue!.enqueue(encode(conductorJob, buildJob(rec.value)));
+        },
+        expire: (uuid, reason) =>
+          this.exclusive(uuid, async () => {
+            const rec = await this.opts.instances.get(uuid);
+            if (rec?.value.status === 'BUILD') await this.ops.abandon(buildJob(rec.value), reason);
+          }),
+        onEvent: (e) => this.emit(e),
+      });
+    } catch (err) {
+      this.loop.problem('buildWatchFailed', err); // the next pass tries again
     }
   }
 
@@ -185,6 +286,7 @@ export class CellConductor {
       const e = toCellplaneError(err);
       if (e.retryable && this.leading) {
         const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(10, job.deliveryCount - 1));
+        this.seen.set(body.uuid, this.opts.clock.now());
         this.emit({
           type: 'retry',
           job: `${body.op} ${body.uuid}`,
@@ -195,7 +297,12 @@ export class CellConductor {
         return;
       }
       if (!this.leading) return; // lost leadership meanwhile: the job is the next leader's
-      this.loop.problem('jobFailed', err);
+      this.emit({
+        type: 'gaveUp',
+        job: `${body.op} ${body.uuid}`,
+        delivery: job.deliveryCount,
+        error: `${e.code}: ${e.message}`,
+      });
       await this.ops
         .abandon(body, `${e.code}: ${e.message}`)
         .catch((x) => this.loop.problem('abandonFailed', x));

@@ -15,9 +15,10 @@
  * no cell changes between answering and not answering (the usual limit of keyset paging).
  * Unknown marker: `invalid` (HTTP 400) "marker [x] not found", as Nova.
  *
- * Down cells (Nova 2.69): a cell that fails or does not answer in time contributes minimal
- * records built from its instance mappings — uuid, project, created_at (the mapping's
- * `mappedAt`), status UNKNOWN — and is named in `downCells`. Ordering guarantee with a cell
+ * Down cells (Nova 2.69): a cell that fails or does not answer within `cellTimeoutMs` (configured
+ * per deployment, DEFAULT_CELL_TIMEOUT_MS otherwise) contributes minimal records built from its
+ * instance mappings — uuid, project, created_at (the mapping's `mappedAt`), status UNKNOWN — and
+ * is named in `downCells`. Ordering guarantee with a cell
  * down: the page is still totally ordered by the same comparator, with every field the
  * mapping does not know (name, status, host, updated_at) taken as null, i.e. below every
  * known value (first for `asc`, last for `desc`). So under the default order (created_at,
@@ -33,6 +34,7 @@
 import { CellplaneError, toCellplaneError } from '../core/errors.ts';
 import { tryParseUuid } from '../core/model/ids.ts';
 import type { Clock } from '../core/ports/clock.ts';
+import { withDeadline } from './cell-health.ts';
 import { isStrictlySorted, mergeSorted } from './cross-cell-merge.ts';
 import { compareTuples, compileFilters, normalizeSortKeys, sortTuple } from './cross-cell-sort.ts';
 import type {
@@ -80,8 +82,14 @@ export interface CrossCellListConfig {
   readonly maxLimit: number;
 }
 
+/**
+ * How long one cell may take to answer a list or a read before it counts as down, unless
+ * configured (`cell_timeout_ms` in deploy/config.ts, `--cell-timeout-ms` of `cellplane api`).
+ */
+export const DEFAULT_CELL_TIMEOUT_MS = 10_000;
+
 export const DEFAULT_CROSS_CELL_LIST_CONFIG: CrossCellListConfig = Object.freeze({
-  cellTimeoutMs: 10_000,
+  cellTimeoutMs: DEFAULT_CELL_TIMEOUT_MS,
   maxLimit: 1000,
 });
 
@@ -218,28 +226,7 @@ export class CrossCellLister {
   }
 
   private withTimeout<T>(cell: CellRecord, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const { clock } = this.deps;
-    const ms = this.config.cellTimeoutMs;
-    const ac = new AbortController();
-    return new Promise<T>((resolve, reject) => {
-      const timer = clock.setTimeout(() => {
-        const err = new CellplaneError('timeout', `cell "${cell.name}" did not answer within ${ms} ms`);
-        ac.abort(err);
-        reject(err);
-      }, ms);
-      Promise.resolve()
-        .then(() => run(ac.signal))
-        .then(
-          (v) => {
-            clock.clearTimeout(timer);
-            resolve(v);
-          },
-          (e: unknown) => {
-            clock.clearTimeout(timer);
-            reject(e);
-          },
-        );
-    });
+    return withDeadline(this.deps.clock, this.config.cellTimeoutMs, `cell "${cell.name}"`, run);
   }
 }
 

@@ -178,6 +178,21 @@ export const projectShapesMessage = message<ProjectShapes>('cp.cell.project_shap
 
 /** The ordered index of a cell's instances by creation. */
 export const INSTANCE_INDEX = 'inst.created';
+/**
+ * The instances in BUILD, by creation (member `createdAt|uuid`): kept in the same commit as every
+ * transition into or out of BUILD, so the conductor's build watch (cells/build-watch.ts) finds a
+ * build whose job went missing without scanning the cell.
+ */
+export const BUILDING_INDEX = 'inst.building';
+
+/** The index ops that keep BUILDING_INDEX true when a record goes from `before` to `after`. */
+function buildingOps(before: InstanceRecord | undefined, after: InstanceRecord | undefined): WriteOp[] {
+  const was = before?.status === 'BUILD';
+  const is = after?.status === 'BUILD';
+  if (was === is) return [];
+  const r = (after ?? before)!;
+  return [{ op: is ? 'index' : 'unindex', index: BUILDING_INDEX, member: indexMember(r) }];
+}
 
 /**
  * Quota usage without reading records: each instance is in the index of its project and flavor
@@ -235,6 +250,7 @@ export class InstanceStore {
       this.records.put(r.uuid, r, 0),
       { op: 'index', index: INSTANCE_INDEX, member: indexMember(r) },
       { op: 'index', index: usageIndex(r.projectId, shapeOf(r.flavor)), member: r.uuid },
+      ...buildingOps(undefined, r),
     ];
     if (action) ops.push(this.actions.put(r.uuid, { actions: [action] }));
     const out = await this.store.commit(ops);
@@ -250,7 +266,11 @@ export class InstanceStore {
     next: InstanceRecord,
     extra: readonly WriteOp[] = [],
   ): Promise<UpdateResult<InstanceRecord>> {
-    const out = await this.store.commit([this.records.put(current.id, next, current.generation), ...extra]);
+    const out = await this.store.commit([
+      this.records.put(current.id, next, current.generation),
+      ...buildingOps(current.value, next),
+      ...extra,
+    ]);
     if (out.ok) {
       const generation = out.generations[this.records.key(current.id)]!;
       return { ok: true, record: { id: current.id, value: next, generation } };
@@ -271,8 +291,14 @@ export class InstanceStore {
         index: usageIndex(current.value.projectId, shapeOf(current.value.flavor)),
         member: current.id,
       },
+      ...buildingOps(current.value, undefined),
     ]);
     return out.ok;
+  }
+
+  /** One page of the instances in BUILD, oldest first (members `createdAt|uuid`). */
+  building(opts: { after?: string; limit: number }) {
+    return this.store.list(BUILDING_INDEX, opts);
   }
 
   /** One page of uuids in creation order (or reverse), after the member `after`. */

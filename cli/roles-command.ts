@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { connectCluster, startAgents, startApi, startConductor, startScheduler } from '../deploy/cluster.ts';
 import { type ConfigFlags, resolveConfig } from '../deploy/config.ts';
+import type { StoreNotice } from '../deploy/store-recovery.ts';
 import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
 import { intIn } from './options.ts';
 
@@ -62,6 +63,24 @@ function untilSignal(what: string, stop: () => Promise<void>): void {
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 }
 
+/**
+ * What a conductor process logs: leadership changes, problems, and every job that did not run
+ * once and cleanly (redelivered, retried, given up, re-queued by the build watch, timed out).
+ * Store notices (deploy/store-recovery.ts) are printed as their own line.
+ */
+const CONDUCTOR_LOGGED = new Set([
+  'elected',
+  'lost',
+  'serving',
+  'problem',
+  'redelivered',
+  'retry',
+  'gaveUp',
+  'kicked',
+  'expired',
+  'reregister', // the registrar asked a host whose tree the store lost to register again
+]);
+
 const replicaOf = (o: { replicaId?: string }) => o.replicaId ?? `${hostname()}-${process.pid}`;
 
 function parseShards(value: string): number[] {
@@ -77,10 +96,22 @@ export function registerRoles(program: Command): void {
   )
     .option('--listen <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', intIn('--port', 0, 65_535), 8774)
+    .option(
+      '--cell-timeout-ms <ms>',
+      'a cell slower than this to answer a list, a read or a health probe counts as down (config cell_timeout_ms)',
+    )
+    .option(
+      '--quota-reconcile-ms <ms>',
+      'period of the pass recounting quota usage from the cells (config quota_reconcile_ms)',
+    )
     .action(async (o) => {
-      const config = configOf(o);
+      const config = resolveConfig({
+        ...configFlags(o),
+        cellTimeoutMs: o.cellTimeoutMs,
+        quotaReconcileMs: o.quotaReconcileMs,
+      });
       const cluster = await connectCluster(config, `api-${replicaOf(o)}`);
-      const api = await startApi(cluster);
+      const api = await startApi(cluster, { onLog: (line) => console.error(`cellplane api: ${line}`) });
       const address = await api.app.listen({ host: o.listen, port: o.port });
       console.error(
         `cellplane api: ${address}/v2.1 on NATS ${config.nats} (streams ×${config.streamReplicas}), etcd ${config.etcd}, Redis ${config.redis}`,
@@ -102,8 +133,23 @@ export function registerRoles(program: Command): void {
     .requiredOption('--cell <name>', 'the cell')
     .option('--shards <n>', 'scheduler shards of the cell', intIn('--shards', 1, 64), 1)
     .option('--max-build-attempts <n>', 'hosts tried per build (Nova max_attempts)')
+    .option(
+      '--build-stall-ms <ms>',
+      'a build no job drives this long has its job queued again (default 120000)',
+    )
+    .option('--build-timeout-ms <ms>', 'a build still in BUILD this long ends ERROR (default 1800000)')
+    .option(
+      '--reconcile-interval-ms <ms>',
+      "period of the leader's comparison of the instance records with what the hosts run (default 60000)",
+    )
     .action(async (o) => {
-      const config = resolveConfig({ ...configFlags(o), maxBuildAttempts: o.maxBuildAttempts });
+      const config = resolveConfig({
+        ...configFlags(o),
+        maxBuildAttempts: o.maxBuildAttempts,
+        buildStallMs: o.buildStallMs,
+        buildTimeoutMs: o.buildTimeoutMs,
+        reconcileIntervalMs: o.reconcileIntervalMs,
+      });
       const replicaId = replicaOf(o);
       const cluster = await connectCluster(config, `conductor-${o.cell}-${replicaId}`);
       const roles = await startConductor(cluster, o.cell, {
@@ -111,14 +157,16 @@ export function registerRoles(program: Command): void {
         shardCount: o.shards,
         onRoleEvent: (what, e) => {
           const t = (e as { type?: string }).type;
-          if (t === 'elected' || t === 'lost' || t === 'serving' || t === 'problem')
+          if (t === 'store') console.error(`cellplane conductor ${o.cell}: ${(e as StoreNotice).message}`);
+          // Every reconcile event is one line: each correction, each pass with its cost.
+          if (CONDUCTOR_LOGGED.has(t ?? '') || what === 'reconcile')
             console.error(`cellplane conductor ${o.cell}: ${what} ${JSON.stringify(e)}`);
           if (what === 'conductor' && t === 'serving')
             console.log(`leading conductor ${o.cell} ${replicaId}`);
         },
       });
       console.error(
-        `cellplane conductor: cell ${o.cell}, replica ${replicaId}, ${o.shards} shard(s), NATS ${config.nats}`,
+        `cellplane conductor: cell ${o.cell}, replica ${replicaId}, ${o.shards} shard(s), NATS ${config.nats}, reconcile every ${config.reconcileIntervalMs} ms`,
       );
       console.log(`ready conductor ${o.cell} ${replicaId}`);
       untilSignal('conductor', async () => {
@@ -146,6 +194,7 @@ export function registerRoles(program: Command): void {
         onRoleEvent: (what, e) => {
           const t = (e as { type?: string }).type;
           if (t === 'serving') console.log(`leading ${what} ${o.cell} ${replicaId}`);
+          if (t === 'store') console.error(`cellplane scheduler ${o.cell}: ${(e as StoreNotice).message}`);
           if (t === 'elected' || t === 'lost' || t === 'problem')
             console.error(`cellplane scheduler ${o.cell}: ${what} ${JSON.stringify(e)}`);
         },

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import {
   DEFAULT_PORTS,
+  DEFAULT_REDIS_PERSISTENCE,
   defaultServicesDir,
   ensureInstalled,
   ensureOpenStackTools,
+  REDIS_PERSISTENCE,
+  type RedisPersistence,
   type ServicesState,
   servicesDown,
   servicesStatus,
@@ -15,6 +18,13 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`"${value}" is not a TCP port (1–65535)`);
   return n;
+}
+
+function redisPersistence(value: string): RedisPersistence {
+  const mode = REDIS_PERSISTENCE.find((m) => m === value);
+  if (!mode)
+    throw new Error(`--redis-persistence must be one of ${REDIS_PERSISTENCE.join(', ')}; got "${value}"`);
+  return mode;
 }
 
 /**
@@ -71,6 +81,11 @@ export function registerServices(program: Command): void {
     )
     .option('--redis-port <port>', `Redis port (default ${DEFAULT_PORTS.redis})`, port)
     .option('--random-ports', 'pick free ports (so several runs can coexist)')
+    .option(
+      '--redis-persistence <mode>',
+      `how Redis keeps its data: everysec = append-only file fsynced every second (a Redis restart loses nothing, a machine crash up to ~1 s of writes); always = fsync before every reply (nothing lost, every write waits for the disk); off = memory only (a Redis restart LOSES EVERY RECORD: instances, allocations, flavors; the roles rebuild what they can) (default ${DEFAULT_REDIS_PERSISTENCE})`,
+      redisPersistence,
+    )
     .action(async (o) => {
       if (!o.ha && (o.natsClusterPort || o.natsMonitorPort))
         throw new Error('--nats-cluster-port and --nats-monitor-port only apply with --ha');
@@ -85,6 +100,7 @@ export function registerServices(program: Command): void {
         dir: o.dir,
         ports,
         randomPorts: !!o.randomPorts,
+        ...(o.redisPersistence ? { redisPersistence: o.redisPersistence } : {}),
         ha: !!o.ha,
         log: (l) => console.error(l),
       });

@@ -74,6 +74,17 @@ export interface Unit {
 }
 
 export const DEFAULT_PORTS: ServicePorts = { nats: 14222, etcd: 12379, etcdPeer: 12380, redis: 16379 };
+
+/**
+ * How Redis keeps its data. `everysec` (the default): an append-only file written before each
+ * reply and fsynced every second — a Redis restart loses nothing, a crash of the machine up to
+ * about a second of writes. `always`: fsynced before each reply — nothing lost even then, every
+ * write waits for the disk. `off`: memory only — a Redis restart loses every record (the roles
+ * notice, say so and rebuild what they can; instance records are gone for good).
+ */
+export type RedisPersistence = 'everysec' | 'always' | 'off';
+export const REDIS_PERSISTENCE: readonly RedisPersistence[] = ['everysec', 'always', 'off'];
+export const DEFAULT_REDIS_PERSISTENCE: RedisPersistence = 'everysec';
 export const defaultServicesDir = (): string =>
   process.env.CELLPLANE_SERVICES_DIR ?? join(tmpdir(), 'cellplane-services');
 
@@ -101,7 +112,7 @@ export function argsFor(
   dir: string,
   name: ServiceName,
   ports: ServicePorts,
-  opts: { durableRedis?: boolean } = {},
+  opts: { redisPersistence?: RedisPersistence } = {},
 ): string[] {
   switch (name) {
     case 'nats': {
@@ -145,22 +156,12 @@ export function argsFor(
         'warn',
       ];
     }
-    case 'redis':
-      return [
-        '--port',
-        String(ports.redis),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        // Durable: every write is in the append-only file before Redis answers, so a restart
-        // loses nothing (the real-time simulator restarts it); otherwise memory only, for speed.
-        '--appendonly',
-        opts.durableRedis ? 'yes' : 'no',
-        ...(opts.durableRedis ? ['--appendfsync', 'always'] : []),
-        '--dir',
-        dir,
-      ];
+    case 'redis': {
+      // No RDB snapshots: the append-only file (RedisPersistence) is the durability.
+      const mode = opts.redisPersistence ?? DEFAULT_REDIS_PERSISTENCE;
+      const aof = mode === 'off' ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', mode];
+      return ['--port', String(ports.redis), '--bind', '127.0.0.1', '--save', '', ...aof, '--dir', dir];
+    }
   }
 }
 
@@ -223,8 +224,8 @@ export interface UpOptions {
   ports?: Partial<ServicePorts>;
   /** Pick free ports instead of the defaults (for tests that must coexist). */
   randomPorts?: boolean;
-  /** Redis writes an append-only file, fsynced per write: a restart loses nothing. */
-  durableRedis?: boolean;
+  /** Default DEFAULT_REDIS_PERSISTENCE (append-only file, fsynced every second). */
+  redisPersistence?: RedisPersistence;
   /** NATS (JetStream) and etcd as three-member clusters on loopback (services-ha.ts). */
   ha?: boolean;
   timeoutMs?: number;
@@ -263,14 +264,15 @@ async function choosePorts(opts: UpOptions): Promise<{ ports: ServicePorts; ha?:
 }
 
 /** The processes of a directory, in start order. */
-export function unitsOf(state: ServicesState, opts: Pick<UpOptions, 'durableRedis'> = {}): Unit[] {
+export function unitsOf(state: ServicesState, opts: Pick<UpOptions, 'redisPersistence'> = {}): Unit[] {
   const { dir, ports } = state;
   const single: Unit[] = SERVICE_NAMES.map((name) => ({
     key: name,
     service: name,
     url: urlsFor(ports)[name],
     ports: name === 'etcd' ? [ports.etcd, ports.etcdPeer] : [ports[name]],
-    args: () => argsFor(dir, name, ports, { durableRedis: opts.durableRedis ?? false }),
+    args: () =>
+      argsFor(dir, name, ports, { redisPersistence: opts.redisPersistence ?? DEFAULT_REDIS_PERSISTENCE }),
     ready: () => isReady(name, ports),
   }));
   return state.ha ? [...haUnits(dir, state.ha), ...single.filter((u) => u.service === 'redis')] : single;

@@ -18,6 +18,12 @@ import { selectHosts } from '../actors/scheduler-shard-messages.ts';
 import { CellConductor, type ConductorRoleEvent } from '../cells/conductor.ts';
 import type { ConductorEvent, InstanceHosts, SpawnVerdict } from '../cells/conductor-ops.ts';
 import { InstanceStore } from '../cells/instances.ts';
+import {
+  RECONCILE_ASK_TIMEOUT_MS,
+  type ReconcileEvent,
+  type ReconcileHosts,
+  Reconciler,
+} from '../cells/reconcile.ts';
 import { decode, encode } from '../core/codec/envelope.ts';
 import { toCellplaneError } from '../core/errors.ts';
 import type { Bus } from '../core/ports/bus.ts';
@@ -28,9 +34,10 @@ import type { ProfileSpec } from '../core/scheduler/profile.ts';
 import { agentSubjects } from '../host-agent/agent.ts';
 import { defaultAgentScope, HOST_KIND, INSTANCE_KIND } from '../host-agent/agents.ts';
 import { type AgentTarget, HostAgentClient } from '../host-agent/client.ts';
-import { shouldReschedule, spawnInProgress } from '../host-agent/driver.ts';
+import { isInstanceNotHere, shouldReschedule, spawnInProgress } from '../host-agent/driver.ts';
 import { registerHost, resync, serviceReplay, serviceTransition } from '../host-agent/messages.ts';
 import { type ServiceMonitorHandle, startServiceMonitor } from './host-directory.ts';
+import { type StoreNotice, type StoreWatchConfig, watchCellStore } from './store-recovery.ts';
 
 export interface CellRolesOptions {
   /** Cell name: the actors' scope and the prefix of its subjects and elections. */
@@ -61,6 +68,9 @@ export interface CellRolesOptions {
   readonly leaseTtlMs?: number;
   readonly ackWaitMs?: number;
   readonly maxBuildAttempts?: number;
+  /** The conductor's build watch (cells/build-watch.ts); defaults there. */
+  readonly buildStallMs?: number;
+  readonly buildTimeoutMs?: number;
   /** Jobs the conductor leader works on at once (default DEFAULT_CONDUCTOR_IN_FLIGHT). */
   readonly conductorInFlight?: number;
   readonly profile?: ProfileSpec;
@@ -73,15 +83,33 @@ export interface CellRolesOptions {
     mapHost(host: string, cellUuid: string): Promise<unknown>;
     unmapInstance(uuid: string, cellUuid?: string): Promise<boolean>;
     hostMappings(cellUuid: string): Promise<readonly { readonly host: string }[]>;
+    instanceMapping(uuid: string): Promise<unknown>;
   };
+  /**
+   * Gives back the quota an instance held, once its delete has purged the record (the API's
+   * ledger: QuotaLedger.release). Idempotent; when it throws the delete job runs again, finds the
+   * record gone and calls it again — so every completed delete releases once, whatever crashes.
+   */
+  readonly releaseQuota?: (uuid: string) => Promise<unknown>;
   /**
    * Heartbeat age after which the conductor leader's service monitor tells the shards a host is
    * down (Nova's service_down_time); default 60 s. Keep it several heartbeat intervals long.
    */
   readonly serviceDownMs?: number;
+  /** The conductor leader's reconcile pass (cells/reconcile.ts): period and hosts asked at once. */
+  readonly reconcile?: { readonly intervalMs?: number; readonly hostsInFlight?: number };
+  /**
+   * Watch the cell's store for a loss of its data (deploy/store-recovery.ts) and repair: restart
+   * the tree actors hosted here, re-read the snapshots of the shards led here, ask every agent
+   * of the cell to register again. Off when absent (a memory store cannot be lost under a role).
+   */
+  readonly storeWatch?: StoreWatchConfig;
   readonly onConductorEvent?: (e: ConductorEvent) => void;
-  readonly onRoleEvent?: (what: string, e: ShardEvent | ConductorRoleEvent | RegistrarEvent) => void;
+  /** Role events; `what` is `reconcile` for the reconciler's corrections and passes. */
+  readonly onRoleEvent?: (what: string, e: CellRoleEvent) => void;
 }
+
+export type CellRoleEvent = ShardEvent | ConductorRoleEvent | RegistrarEvent | StoreNotice | ReconcileEvent;
 
 export interface CellRoles {
   readonly cell: string;
@@ -104,30 +132,50 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
   };
   try {
     const actors = new ActorClient(o.bus, { scope: o.cell, askTimeoutMs: o.askTimeoutMs ?? 5_000 });
-    const trees = new ProviderTreeClient(actors);
-    const subjects = agentSubjects(o.cell);
-    const resyncHosts = () => o.bus.publish(subjects.resync, encode(resync, {}));
-    const report = (what: string) => (e: ShardEvent | ConductorRoleEvent | RegistrarEvent) =>
-      o.onRoleEvent?.(what, e);
-
     let registrar: HostRegistrar | undefined;
+    /** The conductor leader's service monitor (while this process leads the cell's conductor). */
+    let monitor: ServiceMonitorHandle | undefined;
+    // A claim that finds its tree unregistered (the store lost it): that host registers again.
+    const trees = new ProviderTreeClient(
+      actors,
+      {},
+      { onUnregistered: (root) => registrar?.reregister(root) },
+    );
+    const subjects = agentSubjects(o.cell);
+    const askAgain = (hosts?: readonly string[]) =>
+      o.bus.publish(subjects.resync, encode(resync, hosts ? { hosts: [...hosts] } : {}));
+    const resyncHosts = () => askAgain();
+    const report = (what: string) => (e: CellRoleEvent) => o.onRoleEvent?.(what, e);
+
     // The tree actors: one process at a time may host them. With a conductor in the same
     // process they follow its leadership; alone, they are hosted for the process's life.
-    let treeHost: ActorHost | undefined;
-    const hostTrees = async () => {
-      if (treeHost) return;
-      const h = new ActorHost({ bus: o.bus, clock: o.clock, scope: o.cell });
-      await h.register(providerTreeActor({ store: o.store, bus: o.bus }));
-      treeHost = h;
-    };
-    const unhostTrees = async () => {
-      const h = treeHost;
-      treeHost = undefined;
-      await h?.shutdown().catch(() => {});
-    };
+    // Hosting changes run one at a time (leadership and a store repair may both ask).
     const treesFollowConductor = o.roles.trees === true && o.roles.conductor === true;
-    if (o.roles.trees && !treesFollowConductor) await hostTrees();
-    stops.push(unhostTrees);
+    let treeHost: ActorHost | undefined;
+    let treesWanted = o.roles.trees === true && !treesFollowConductor;
+    let treeChanges: Promise<void> = Promise.resolve();
+    const serially = (f: () => Promise<void>) => {
+      treeChanges = treeChanges.then(f, f);
+      return treeChanges;
+    };
+    const hostTrees = () =>
+      serially(async () => {
+        if (treeHost || !treesWanted) return;
+        const h = new ActorHost({ bus: o.bus, clock: o.clock, scope: o.cell });
+        await h.register(providerTreeActor({ store: o.store, bus: o.bus }));
+        treeHost = h;
+      });
+    const unhostTrees = () =>
+      serially(async () => {
+        const h = treeHost;
+        treeHost = undefined;
+        await h?.shutdown().catch(() => {});
+      });
+    if (treesWanted) await hostTrees();
+    stops.push(async () => {
+      treesWanted = false;
+      await unhostTrees();
+    });
     if ((o.roles.trees || o.roles.conductor) && o.roles.registrar !== false) {
       // Every conductor replica keeps the routes of the hosts (they are re-sent on resync).
       registrar = new HostRegistrar({
@@ -138,7 +186,13 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         ...(o.memberships && o.cellUuid && o.roles.trees
           ? { memberships: o.memberships, cellUuid: o.cellUuid }
           : {}),
-        onEvent: report('registrar'),
+        askAgain,
+        now: () => o.clock.now(),
+        onEvent: (e) => {
+          // A host that registers and dies before its next beat must still be declared down.
+          if (e.type === 'registered') monitor?.expect(e.host.host);
+          report('registrar')(e);
+        },
       });
       await registrar.start();
       const r = registrar;
@@ -205,12 +259,26 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         },
       });
       const askMs = o.askTimeoutMs ?? 5_000;
-      let monitor: ServiceMonitorHandle | undefined;
       const stopMonitor = async () => {
         const m = monitor;
         monitor = undefined;
         await m?.stop();
       };
+      // Runs with the leadership, beside the service monitor (built here: bad options fail now).
+      const reconciler = new Reconciler({
+        cell: o.cell,
+        instances,
+        trees,
+        clock: o.clock,
+        hosts: reconcileHosts(agents, target),
+        knownHosts: () => lookup?.hosts().map((h) => h.host) ?? [],
+        busy: (uuid) => c.holds(uuid),
+        ...(o.memberships
+          ? { isMapped: async (uuid) => (await o.memberships!.instanceMapping(uuid)) !== undefined }
+          : {}),
+        ...o.reconcile,
+        onEvent: report('reconcile'),
+      });
       const c = new CellConductor({
         cell: o.cell,
         bus: o.bus,
@@ -225,15 +293,22 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         ...(o.leaseTtlMs ? { leaseTtlMs: o.leaseTtlMs } : {}),
         ...(o.ackWaitMs ? { ackWaitMs: o.ackWaitMs } : {}),
         ...(o.maxBuildAttempts ? { maxBuildAttempts: o.maxBuildAttempts } : {}),
+        ...(o.buildStallMs ? { buildStallMs: o.buildStallMs } : {}),
+        ...(o.buildTimeoutMs ? { buildTimeoutMs: o.buildTimeoutMs } : {}),
         ...(o.conductorInFlight ? { maxInFlight: o.conductorInFlight } : {}),
-        ...(o.memberships
+        ...(o.memberships || o.releaseQuota
           ? {
               onDeleted: async (uuid: string) => {
-                await o.memberships!.unmapInstance(uuid, o.cellUuid);
+                await o.memberships?.unmapInstance(uuid, o.cellUuid);
+                await o.releaseQuota?.(uuid);
               },
             }
           : {}),
-        ...(o.onConductorEvent ? { onEvent: o.onConductorEvent } : {}),
+        onEvent: (e) => {
+          // A power action's correction is logged like the reconciler's.
+          if (e.type === 'corrected') report('reconcile')({ type: 'corrected', correction: e.correction });
+          o.onConductorEvent?.(e);
+        },
         onRoleEvent: report('conductor'),
         // The leader also runs the cell's service monitor (heartbeats + disabled services → the
         // shards' up/down) and, with `trees`, hosts the tree actors.
@@ -254,19 +329,39 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
             owns: (host) => lookup?.host(host) !== undefined,
             ...(o.serviceDownMs ? { graceMs: o.serviceDownMs } : {}),
           });
+          reconciler.start();
           if (!treesFollowConductor) return;
+          treesWanted = true;
           await hostTrees();
           resyncHosts(); // registrations that found no tree host meanwhile come again
         },
         onStepDown: async () => {
+          await reconciler.stop();
           await stopMonitor();
-          if (treesFollowConductor) await unhostTrees();
+          if (!treesFollowConductor) return;
+          treesWanted = false;
+          await unhostTrees();
         },
       });
       c.start();
       stops.push(stopMonitor);
+      stops.push(() => reconciler.stop());
       stops.push(() => c.stop());
       conductor = c;
+    }
+    if (o.storeWatch) {
+      const watch = await watchCellStore(o, o.storeWatch, report('store'), {
+        hostsTrees: () => treeHost !== undefined,
+        restartTrees: async () => {
+          if (!treeHost) return false;
+          await unhostTrees(); // its actors' memory no longer matches the store
+          await hostTrees();
+          return true;
+        },
+        shards: shards.map((s, i) => ({ number: o.roles.shards![i]!, resync: () => s.resync() })),
+        ...(registrar ? { resyncHosts } : {}),
+      });
+      stops.push(() => watch.stop());
     }
     if (registrar) resyncHosts();
     return { cell: o.cell, instances, trees, registrar, shards, conductor, resyncHosts, stop };
@@ -296,6 +391,18 @@ export function hostAgentInstances(
       await agents.start(target(host), uuid);
     },
     spawnVerdict,
+    vmGone: isInstanceNotHere,
+  };
+}
+
+/** What the reconciler asks of the hosts: the agents' `status` (under a short timeout) and destroy. */
+export function reconcileHosts(
+  agents: HostAgentClient,
+  target: (host: string) => AgentTarget,
+): ReconcileHosts {
+  return {
+    list: async (host) => (await agents.status(target(host), RECONCILE_ASK_TIMEOUT_MS)).instances,
+    destroy: (host, uuid) => agents.destroy(target(host), uuid),
   };
 }
 

@@ -10,6 +10,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildComputeApp } from '../api/compute/app.ts';
+import { QuotaLedger } from '../api/compute/quota-ledger.ts';
+import { QuotaReconciler, reportLine } from '../api/compute/quota-reconcile.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
 import type { ConductorEvent } from '../cells/conductor-ops.ts';
 import { CellDirectory } from '../cells/directory.ts';
@@ -21,6 +23,7 @@ import { RedisStore } from '../core/adapters/redis/store.ts';
 import { systemClock } from '../core/adapters/system/clock.ts';
 import { toCellplaneError } from '../core/errors.ts';
 import type { Bus } from '../core/ports/bus.ts';
+import type { Store } from '../core/ports/store.ts';
 import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
 import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-agent/fleet.ts';
 import { type CellRoles, startCellRoles } from './cell-roles.ts';
@@ -28,12 +31,15 @@ import type { DeployConfig } from './config.ts';
 import { seedFlavors } from './flavors.ts';
 import { CellsHostDirectory } from './host-directory.ts';
 import { type CellPorts, CellsServerBackend } from './server-backend.ts';
+import { type StoreNotice, storeName, watchApiStore } from './store-recovery.ts';
 
 export interface Cluster {
   readonly config: DeployConfig;
   readonly bus: NatsBus;
   readonly coordinator: EtcdCoordinator;
   readonly registry: CellRegistry;
+  /** The API layer's store (`config.redis`, keys under `<prefix>.api`), opened on first use. */
+  apiStore(): Promise<Store>;
   /** The store and bus of a cell (opened on first use, kept until close). */
   portsOf(cell: CellRecord): Promise<CellPorts>;
   /** The cell named `name` (or with that uuid); a clear error when there is none. */
@@ -85,11 +91,22 @@ export async function connectCluster(
       },
     };
   };
+  let api: Promise<RedisStore> | undefined;
   return {
     config,
     bus,
     coordinator,
     registry,
+    apiStore() {
+      if (!api) {
+        const p = RedisStore.open({ url: config.redis, prefix: `${config.prefix}.api` });
+        api = p;
+        p.catch(() => {
+          if (api === p) api = undefined; // tried again on the next use
+        });
+      }
+      return api;
+    },
     portsOf(cell) {
       let p = ports.get(cell.uuid);
       if (!p) {
@@ -117,6 +134,7 @@ export async function connectCluster(
     async close() {
       for (const p of ports.values()) await (await p.catch(() => undefined))?.close().catch(() => {});
       ports.clear();
+      await (await api?.catch(() => undefined))?.close().catch(() => {});
       await coordinator.close().catch(() => {});
       await bus.close().catch(() => {});
     },
@@ -145,6 +163,7 @@ export async function startConductor(
 ): Promise<CellRoles> {
   const cell = await c.cell(cellName);
   const ports = await c.portsOf(cell);
+  let quota: QuotaLedger | undefined;
   return startCellRoles({
     cell: cell.name,
     cellUuid: cell.uuid,
@@ -155,10 +174,20 @@ export async function startConductor(
     replicaId: opts.replicaId,
     shardCount: opts.shardCount,
     roles: { trees: true, conductor: true },
+    storeWatch: { name: storeName(cell.store, `${c.config.prefix}.${cell.name}`) },
     memberships: c.registry.memberships,
+    // A finished delete gives its quota back in the API's ledger (the API store is opened on
+    // the first delete; while it is down the delete job is retried).
+    releaseQuota: async (uuid) => {
+      quota ??= new QuotaLedger(await c.apiStore());
+      return quota.release(uuid);
+    },
     leaseTtlMs: c.config.leaseTtlMs,
     ackWaitMs: c.config.ackWaitMs,
     maxBuildAttempts: c.config.maxBuildAttempts,
+    reconcile: { intervalMs: c.config.reconcileIntervalMs },
+    buildStallMs: c.config.buildStallMs,
+    buildTimeoutMs: c.config.buildTimeoutMs,
     ...(opts.onConductorEvent ? { onConductorEvent: opts.onConductorEvent } : {}),
     ...(opts.onRoleEvent ? { onRoleEvent: opts.onRoleEvent } : {}),
   });
@@ -190,6 +219,7 @@ export async function startScheduler(
     replicaId: opts.replicaId,
     shardCount: opts.shardCount,
     roles: { shards: opts.shards },
+    storeWatch: { name: storeName(cell.store, `${c.config.prefix}.${cell.name}`) },
     leaseTtlMs: c.config.leaseTtlMs,
     ...(opts.onRoleEvent ? { onRoleEvent: opts.onRoleEvent } : {}),
   });
@@ -216,11 +246,23 @@ export async function startAgents(
 export interface ApiHandle {
   readonly app: FastifyInstance;
   readonly backend: CellsServerBackend;
+  readonly reconciler: QuotaReconciler;
   stop(): Promise<void>;
 }
 
-/** The compute API over every cell in etcd (not listening yet: the caller calls `app.listen`). */
-export async function startApi(c: Cluster): Promise<ApiHandle> {
+/**
+ * The compute API over every cell in etcd (not listening yet: the caller calls `app.listen`).
+ * It watches its store and, after a loss, seeds the stock flavors again and recounts the quota
+ * usage from the cells (deploy/store-recovery.ts); `onStoreNotice` gets those lines (default:
+ * stderr). Its quota reconcile pass runs at once and then every `config.quotaReconcileMs`; `onLog`
+ * gets a line when a cell stops or starts answering and after a pass that skipped a cell, changed
+ * anything or failed.
+ */
+export async function startApi(
+  c: Cluster,
+  opts: { onStoreNotice?: (n: StoreNotice) => void; onLog?: (line: string) => void } = {},
+): Promise<ApiHandle> {
+  const log = opts.onLog ?? (() => {});
   const directory = await CellDirectory.open(c.coordinator);
   const hosts = new CellsHostDirectory({
     coordinator: c.coordinator,
@@ -235,22 +277,59 @@ export async function startApi(c: Cluster): Promise<ApiHandle> {
     portsOf: (cell) => c.portsOf(cell),
     clock: systemClock,
     ackWaitMs: c.config.ackWaitMs,
+    cellTimeoutMs: c.config.cellTimeoutMs,
     liveness: hosts,
+    onCellHealth: (cell, up, error) =>
+      log(
+        up
+          ? `cell ${cell.name} answers again: new instances may go there`
+          : `cell ${cell.name} does not answer (${error?.message ?? 'no reason given'}): no new instances go there, its servers list as UNKNOWN`,
+      ),
   });
-  const apiStore = await RedisStore.open({ url: c.config.redis, prefix: `${c.config.prefix}.api` });
+  const apiPrefix = `${c.config.prefix}.api`;
+  const apiStore = await RedisStore.open({ url: c.config.redis, prefix: apiPrefix });
   await seedFlavors(new ComputeStore(apiStore));
+  const quota = new QuotaLedger(apiStore);
   const app = await buildComputeApp(
     {
       store: apiStore,
       hosts,
       servers: backend,
+      quota,
     },
     { auth: { mode: 'noauth' } },
   );
+  const reconciler = new QuotaReconciler({
+    ledger: quota,
+    source: backend,
+    clock: systemClock,
+    intervalMs: c.config.quotaReconcileMs,
+    cellTimeoutMs: c.config.cellTimeoutMs,
+    onPass: (r) => {
+      const line = reportLine(r);
+      if (line) log(line);
+    },
+  });
+  const watch = await watchApiStore(
+    {
+      store: apiStore,
+      clock: systemClock,
+      recount: async () => {
+        const r = await reconciler.pass();
+        return reportLine(r) ?? 'quota usage recounted: nothing to count';
+      },
+    },
+    { name: storeName(c.config.redis, apiPrefix) },
+    opts.onStoreNotice ?? ((n) => console.error(`cellplane api: ${n.message}`)),
+  );
+  reconciler.start();
   return {
     app,
     backend,
+    reconciler,
     async stop() {
+      await reconciler.stop();
+      await watch.stop();
       await app.close().catch(() => {});
       await backend.close();
       await hosts.close();

@@ -14,11 +14,21 @@
  * lease_ttl_ms: 5000                # leader leases (conductors, scheduler shards)
  * ack_wait_ms: 30000                # a job not renewed this long goes to another conductor
  * max_build_attempts: 3             # hosts tried per build (Nova's max_attempts)
+ * reconcile_interval_ms: 60000      # the conductor leader compares records with the hosts this often
+ * build_stall_ms: 120000            # a build no job drives this long is queued again (> ack_wait_ms)
+ * build_timeout_ms: 1800000         # a build still in BUILD this long ends ERROR (Nova's instance_build_timeout)
+ * cell_timeout_ms: 10000            # (api) a cell slower than this to answer a list, a read or a
+ *                                   # health probe counts as down for that request
+ * quota_reconcile_ms: 300000        # (api) period of the pass that recounts quota usage from the cells
  * stream_replicas: 3                # copies of each JetStream stream (1: a single NATS server)
  * ```
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_QUOTA_RECONCILE_INTERVAL_MS } from '../api/compute/quota-reconcile.ts';
+import { DEFAULT_BUILD_STALL_MS, DEFAULT_BUILD_TIMEOUT_MS } from '../cells/build-watch.ts';
+import { DEFAULT_CELL_TIMEOUT_MS } from '../cells/cross-cell-list.ts';
+import { DEFAULT_RECONCILE_INTERVAL_MS } from '../cells/reconcile.ts';
 import { MAX_STREAM_REPLICAS } from '../core/adapters/nats/bus-support.ts';
 import { serverList } from '../core/adapters/shared/urls.ts';
 
@@ -32,6 +42,12 @@ export interface DeployConfig {
   readonly leaseTtlMs: number;
   readonly ackWaitMs: number;
   readonly maxBuildAttempts: number;
+  /** Period of the conductor leader's reconcile pass (cells/reconcile.ts). */
+  readonly reconcileIntervalMs: number;
+  readonly buildStallMs: number;
+  readonly buildTimeoutMs: number;
+  readonly cellTimeoutMs: number;
+  readonly quotaReconcileMs: number;
   /** Servers holding a copy of each JetStream stream: 1, or 3 on a 3-node cluster (at most 5). */
   readonly streamReplicas: number;
 }
@@ -44,6 +60,11 @@ export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
   leaseTtlMs: 5_000,
   ackWaitMs: 30_000,
   maxBuildAttempts: 3,
+  reconcileIntervalMs: DEFAULT_RECONCILE_INTERVAL_MS,
+  buildStallMs: DEFAULT_BUILD_STALL_MS,
+  buildTimeoutMs: DEFAULT_BUILD_TIMEOUT_MS,
+  cellTimeoutMs: DEFAULT_CELL_TIMEOUT_MS,
+  quotaReconcileMs: DEFAULT_QUOTA_RECONCILE_INTERVAL_MS,
   streamReplicas: 1,
 });
 
@@ -55,12 +76,22 @@ const FILE_KEYS: Record<string, keyof DeployConfig> = {
   lease_ttl_ms: 'leaseTtlMs',
   ack_wait_ms: 'ackWaitMs',
   max_build_attempts: 'maxBuildAttempts',
+  reconcile_interval_ms: 'reconcileIntervalMs',
+  build_stall_ms: 'buildStallMs',
+  build_timeout_ms: 'buildTimeoutMs',
+  cell_timeout_ms: 'cellTimeoutMs',
+  quota_reconcile_ms: 'quotaReconcileMs',
   stream_replicas: 'streamReplicas',
 };
 const NUMERIC = new Set<keyof DeployConfig>([
   'leaseTtlMs',
   'ackWaitMs',
   'maxBuildAttempts',
+  'reconcileIntervalMs',
+  'buildStallMs',
+  'buildTimeoutMs',
+  'cellTimeoutMs',
+  'quotaReconcileMs',
   'streamReplicas',
 ]);
 /** Keys naming servers: a list in a file is joined into the comma-separated form. */
@@ -93,6 +124,14 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
       throw new Error(`${k}: must be a positive integer, got ${JSON.stringify(out[k])}`);
     out[k] = n;
   }
+  if ((out.buildStallMs as number) <= (out.ackWaitMs as number))
+    throw new Error(
+      `build_stall_ms (${out.buildStallMs}) must exceed ack_wait_ms (${out.ackWaitMs}): a job held by a dead conductor comes back only after the ack-wait`,
+    );
+  if ((out.buildTimeoutMs as number) <= (out.buildStallMs as number))
+    throw new Error(
+      `build_timeout_ms (${out.buildTimeoutMs}) must exceed build_stall_ms (${out.buildStallMs})`,
+    );
   if ((out.streamReplicas as number) > MAX_STREAM_REPLICAS)
     throw new Error(
       `streamReplicas: at most ${MAX_STREAM_REPLICAS} (JetStream's maximum), got ${out.streamReplicas}`,

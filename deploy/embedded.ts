@@ -2,9 +2,12 @@
  * Everything in one process on the memory adapters (`cellplane up`): N cells, each with its
  * provider-tree actors, registrar, scheduler shards, a conductor and a fake fleet of simulated
  * hosts; the cell records and mappings in a memory coordinator; the compute API over them with
- * a few stock flavors. The same roles run as separate processes on NATS, etcd and Redis.
+ * a few stock flavors and its quota ledger (released by the conductors' deletes, reconciled
+ * with the cells every DEFAULT_QUOTA_RECONCILE_INTERVAL_MS on the clock). The same roles run as separate processes on NATS, etcd and Redis.
  */
 import { buildComputeApp, type ComputeConfig } from '../api/compute/app.ts';
+import { QuotaLedger } from '../api/compute/quota-ledger.ts';
+import { QuotaReconciler, reportLine } from '../api/compute/quota-reconcile.ts';
 import type { HostLiveness } from '../api/compute/servers-backend.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
 import type { ConductorEvent } from '../cells/conductor-ops.ts';
@@ -22,6 +25,7 @@ import { type CellRoles, startCellRoles } from './cell-roles.ts';
 import { seedFlavors } from './flavors.ts';
 import { CellsHostDirectory } from './host-directory.ts';
 import { CellsServerBackend } from './server-backend.ts';
+import { type StoreNotice, type StoreWatchConfig, watchApiStore } from './store-recovery.ts';
 
 export interface EmbeddedOptions {
   readonly cells: number;
@@ -36,6 +40,15 @@ export interface EmbeddedOptions {
   readonly onConductorEvent?: (cell: string, e: ConductorEvent) => void;
   /** Whether a host is up (evacuate); default ALWAYS_UP until the heartbeat monitor feeds it. */
   readonly liveness?: HostLiveness;
+  /**
+   * Watch the stores for a loss of their data and repair, as the role processes do
+   * (deploy/store-recovery.ts). Off by default: these memory stores lose nothing unless a test
+   * empties them (`MemoryStore.clear`). `onNotice` gets the lines (`store` = cell name or `api`).
+   */
+  readonly storeWatch?: {
+    readonly intervalMs?: number;
+    readonly onNotice?: (store: string, n: StoreNotice) => void;
+  };
 }
 
 export interface Embedded {
@@ -46,7 +59,13 @@ export interface Embedded {
   readonly backend: CellsServerBackend;
   readonly hosts: CellsHostDirectory;
   readonly app: Awaited<ReturnType<typeof buildComputeApp>>;
+  /** The cells' stores, by cell uuid. */
   readonly stores: ReadonlyMap<string, MemoryStore>;
+  /** The compute API's store (flavors, aggregates, server groups, quotas). */
+  readonly apiStore: MemoryStore;
+  /** Quota usage per project (the API layer's) and the pass reconciling it with the cells. */
+  readonly quota: QuotaLedger;
+  readonly reconciler: QuotaReconciler;
   stop(): Promise<void>;
 }
 
@@ -75,7 +94,17 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     const stores = new Map<string, MemoryStore>();
     const bus = broker.connect();
     stops.push(() => bus.close());
+    const apiStore = new MemoryStore();
+    const quota = new QuotaLedger(apiStore, () => clock.now());
     const shardCount = o.shardsPerCell ?? 1;
+    let epochs = 0;
+    const watchOf = (name: string): StoreWatchConfig | undefined =>
+      o.storeWatch && {
+        name: `memory://${name}`,
+        newEpoch: () => `embedded-${++epochs}`,
+        ...(o.storeWatch.intervalMs === undefined ? {} : { intervalMs: o.storeWatch.intervalMs }),
+      };
+    const notice = (store: string, n: StoreNotice) => o.storeWatch?.onNotice?.(store, n);
     for (let c = 1; c <= o.cells; c++) {
       const name = `cell${c}`;
       const cell =
@@ -95,6 +124,15 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         shardCount,
         roles: { trees: true, shards: Array.from({ length: shardCount }, (_, s) => s), conductor: true },
         memberships: registry.memberships,
+        ...(o.storeWatch
+          ? {
+              storeWatch: watchOf(name)!,
+              onRoleEvent: (_what, e) => {
+                if (e.type === 'store') notice(name, e);
+              },
+            }
+          : {}),
+        releaseQuota: (uuid) => quota.release(uuid),
         ...(o.onConductorEvent
           ? { onConductorEvent: (e: ConductorEvent) => o.onConductorEvent!(name, e) }
           : {}),
@@ -137,18 +175,28 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
     });
     stops.push(() => backend.close());
     stops.push(() => hosts.close());
-    const apiStore = new MemoryStore();
     await seedFlavors(new ComputeStore(apiStore));
+    const reconciler = new QuotaReconciler({ ledger: quota, source: backend, clock });
+    const recount = async () =>
+      reportLine(await reconciler.pass()) ?? 'quota usage recounted: nothing to count';
+    const apiWatch = watchOf('api');
+    if (apiWatch) {
+      const w = await watchApiStore({ store: apiStore, clock, recount }, apiWatch, (n) => notice('api', n));
+      stops.push(() => w.stop());
+    }
     const app = await buildComputeApp(
       {
         store: apiStore,
         hosts,
         servers: backend,
+        quota,
       },
       { auth: { mode: 'noauth' }, ...(o.compute ?? {}) },
     );
     stops.push(() => app.close());
-    return { cells, roles, fleets, registry, backend, hosts, app, stores, stop };
+    reconciler.start();
+    stops.push(() => reconciler.stop());
+    return { cells, roles, fleets, registry, backend, hosts, app, stores, apiStore, quota, reconciler, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -360,6 +360,11 @@ export interface ServiceMonitorOptions {
 export interface ServiceMonitorHandle {
   /** Whether the shards are told `host` may be scheduled (undefined: not tracked). */
   schedulable(host: string): boolean | undefined;
+  /**
+   * A host of the cell just registered: expect its beats from now on (down if none comes within
+   * the grace period). Its first beat may have come before this monitor listened.
+   */
+  expect(host: string): void;
   stop(): Promise<void>;
 }
 
@@ -456,6 +461,9 @@ export async function startServiceMonitor(o: ServiceMonitorOptions): Promise<Ser
   timer = o.clock.setTimeout(refresh, refreshMs);
   return {
     schedulable,
+    expect: (host) => {
+      if (!stopped) monitor.expect(host);
+    },
     async stop() {
       stopped = true;
       if (timer) o.clock.clearTimeout(timer);

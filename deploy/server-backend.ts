@@ -3,6 +3,14 @@
  * memberships in the coordinator (instance → cell), each cell's store and bus (`portsOf`: the
  * same memory ports for every cell when embedded, the cell's own Redis and NATS otherwise), the
  * cell router fed by the shards' capacity reports, and the cross-cell lister.
+ *
+ * Isolation: which cells answer is tracked by a CellHealth (cells/cell-health.ts) whose probe
+ * reads the cell's store and flushes its bus, under `cellTimeoutMs`. A new instance goes to a cell
+ * that answers; only when no accepting cell answers is it routed as before (its durable job waits
+ * for the cell). A list does not ask a cell known to be down (its instances show as UNKNOWN at
+ * once) and every list's outcome per cell feeds the verdicts. Quota usage is not read here: it is
+ * kept at the API layer (api/compute/quota-ledger.ts), and `cells()` + `instances()` are what its
+ * reconcile pass reads.
  */
 import { capacityReport, capacitySubject } from '../actors/scheduler-shard-messages.ts';
 import { apiStatus } from '../api/compute/routes/server-view.ts';
@@ -12,12 +20,14 @@ import {
   type PlacementHint,
   type ServerBackend,
 } from '../api/compute/servers-backend.ts';
+import { CellHealth, DEFAULT_CELL_REPROBE_DOWN_MS, DEFAULT_CELL_UP_FOR_MS } from '../cells/cell-health.ts';
 import { DEFAULT_JOB_ACK_WAIT_MS } from '../cells/conductor.ts';
 import { type ConductorJob, conductorJob, jobMsgId, opsQueueName } from '../cells/conductor-jobs.ts';
 import {
   type CellInstanceSource,
   type CrossCellListConfig,
   CrossCellLister,
+  DEFAULT_CELL_TIMEOUT_MS,
 } from '../cells/cross-cell-list.ts';
 import { selectRows } from '../cells/cross-cell-sort.ts';
 import type { InstanceSummary } from '../cells/cross-cell-types.ts';
@@ -27,7 +37,7 @@ import type { CellRecord } from '../cells/mapping.ts';
 import type { CellMemberships } from '../cells/memberships.ts';
 import { CellRouter } from '../cells/router.ts';
 import { decode, encode } from '../core/codec/envelope.ts';
-import { toCellplaneError } from '../core/errors.ts';
+import { type CellplaneError, toCellplaneError } from '../core/errors.ts';
 import type { Bus, Subscription, WorkQueue } from '../core/ports/bus.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Store } from '../core/ports/store.ts';
@@ -44,7 +54,14 @@ export interface ServerBackendOptions {
   portsOf(cell: CellRecord): CellPorts | Promise<CellPorts>;
   readonly clock: Clock;
   readonly random?: () => number;
-  readonly list?: Partial<CrossCellListConfig>;
+  /**
+   * How long one cell may take to answer a list, a read or a health probe before it counts as
+   * down for that request (DEFAULT_CELL_TIMEOUT_MS unless configured: `cell_timeout_ms`).
+   */
+  readonly cellTimeoutMs?: number;
+  readonly list?: Partial<Omit<CrossCellListConfig, 'cellTimeoutMs'>>;
+  /** Told when a cell stops or starts answering (must not throw): for the log. */
+  readonly onCellHealth?: (cell: CellRecord, up: boolean, error?: CellplaneError) => void;
   /** Ack-wait of the cells' operations queues (must match the conductors'). */
   readonly ackWaitMs?: number;
   /** Whether a host is up (evacuate is refused for a host that is up). Default: every host up. */
@@ -53,10 +70,13 @@ export interface ServerBackendOptions {
 
 /** How long a job's enqueue is retried while NATS times out or is unreachable. */
 export const ENQUEUE_RETRY_MS = 15_000;
+/** The key a health probe reads in a cell's store (it need not exist). */
+const PROBE_KEY = 'health-probe';
 
 export class CellsServerBackend implements ServerBackend {
   readonly router: CellRouter;
   readonly liveness: HostLiveness;
+  readonly health: CellHealth;
   private readonly lister: CrossCellLister;
   private readonly stores = new Map<string, InstanceStore>();
   private readonly queues = new Map<string, Promise<WorkQueue>>();
@@ -65,20 +85,42 @@ export class CellsServerBackend implements ServerBackend {
   constructor(private readonly o: ServerBackendOptions) {
     this.router = new CellRouter({ now: () => o.clock.now(), random: o.random ?? Math.random });
     this.liveness = o.liveness ?? ALWAYS_UP;
+    const cellTimeoutMs = o.cellTimeoutMs ?? DEFAULT_CELL_TIMEOUT_MS;
+    this.health = new CellHealth(
+      {
+        clock: o.clock,
+        probe: async (cell) => {
+          const { store, bus } = await o.portsOf(cell);
+          await store.get(PROBE_KEY);
+          await bus.flush();
+        },
+        onChange: (cell, up, error) => {
+          if (up) this.follow(cell); // a cell down when the API started has no subscription yet
+          o.onCellHealth?.(cell, up, error);
+        },
+      },
+      {
+        probeTimeoutMs: cellTimeoutMs,
+        upForMs: DEFAULT_CELL_UP_FOR_MS,
+        reprobeDownMs: DEFAULT_CELL_REPROBE_DOWN_MS,
+      },
+    );
     const source: CellInstanceSource = {
-      list: async (cell, query) => {
-        const rows: InstanceSummary[] = [];
-        for await (const r of (await this.instances(cell)).all()) rows.push(summaryOf(r.value));
-        return selectRows(rows, query);
-      },
-      get: async (cell, uuid) => {
-        const r = await (await this.instances(cell)).get(uuid);
-        return r ? summaryOf(r.value) : undefined;
-      },
+      list: (cell, query, signal) =>
+        this.asked(cell, signal, async () => {
+          const rows: InstanceSummary[] = [];
+          for await (const r of (await this.instances(cell)).all()) rows.push(summaryOf(r.value));
+          return selectRows(rows, query);
+        }),
+      get: (cell, uuid, signal) =>
+        this.asked(cell, signal, async () => {
+          const r = await (await this.instances(cell)).get(uuid);
+          return r ? summaryOf(r.value) : undefined;
+        }),
     };
     this.lister = new CrossCellLister(
       { cells: o.directory, mappings: o.memberships, source, clock: o.clock },
-      o.list ?? {},
+      { ...(o.list ?? {}), cellTimeoutMs },
     );
     for (const c of o.directory.list()) this.follow(c);
     o.directory.onChange(() => {
@@ -104,9 +146,37 @@ export class CellsServerBackend implements ServerBackend {
     sub.catch(() => this.subs.delete(cell.uuid)); // tried again on the next directory change
   }
 
+  /**
+   * One query of a cell for the lister: refused at once when the cell is known to be down; its
+   * outcome (or the lister's deadline aborting it) becomes the cell's verdict.
+   */
+  private async asked<T>(cell: CellRecord, signal: AbortSignal, run: () => Promise<T>): Promise<T> {
+    const down = this.health.knownDown(cell);
+    if (down) throw down;
+    const late = () => this.health.report(cell, false, signal.reason);
+    signal.addEventListener('abort', late, { once: true });
+    try {
+      const out = await run();
+      if (!signal.aborted) this.health.report(cell, true);
+      return out;
+    } catch (err) {
+      if (!signal.aborted) this.health.report(cell, false, err);
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', late);
+    }
+  }
+
+  /** Among the accepting cells that answer (see the header); every accepting cell if none does. */
   async chooseCell(hint: PlacementHint, exclude?: ReadonlySet<string>): Promise<CellRecord> {
     const accepting = this.o.directory.accepting().filter((c) => !exclude?.has(c.uuid));
-    return this.router.choose(accepting, hint);
+    const { up } = await this.health.answering(accepting);
+    return this.router.choose(up.length > 0 ? up : accepting, hint);
+  }
+
+  /** Every cell, disabled ones too (the quota reconcile pass counts their instances). */
+  cells(): readonly CellRecord[] {
+    return this.o.directory.list();
   }
 
   async mapInstance(uuid: string, cell: CellRecord, projectId: string) {
@@ -160,17 +230,6 @@ export class CellsServerBackend implements ServerBackend {
 
   list(req: Parameters<ServerBackend['list']>[0]) {
     return this.lister.list(req);
-  }
-
-  async usage(projectId: string) {
-    const out = { instances: 0, cores: 0, ram: 0 };
-    for (const cell of this.o.directory.list()) {
-      const u = await (await this.instances(cell)).projectUsage(projectId);
-      out.instances += u.instances;
-      out.cores += u.cores;
-      out.ram += u.ram;
-    }
-    return out;
   }
 
   async close(): Promise<void> {

@@ -81,11 +81,11 @@ export interface HypervisorDriver {
   spawn(spec: InstanceSpec): Promise<InstanceInfo>;
   /** Removes an instance and frees its resources. Idempotent: false when it was not here. */
   destroy(uuid: string): Promise<boolean>;
-  /** Soft or hard reboot; the instance ends `running`. `notFound` when it is not here. */
+  /** Soft or hard reboot; the instance ends `running`. `instanceNotHere` when it is not here. */
   reboot(uuid: string, kind: RebootKind): Promise<InstanceInfo>;
-  /** Powers off (idempotent when already off). `notFound` when it is not here. */
+  /** Powers off (idempotent when already off). `instanceNotHere` when it is not here. */
   powerOff(uuid: string): Promise<InstanceInfo>;
-  /** Powers on (idempotent when already running). `notFound` when it is not here. */
+  /** Powers on (idempotent when already running). `instanceNotHere` when it is not here. */
   powerOn(uuid: string): Promise<InstanceInfo>;
   /** Every instance on the host, with its power state. Cheap: no latency is simulated. */
   listInstances(): InstanceInfo[];
@@ -135,6 +135,23 @@ export function spawnInProgress(err: unknown): boolean {
 export function shouldReschedule(err: unknown): boolean {
   const d = (err as { details?: { reschedule?: unknown } } | undefined)?.details;
   return d?.reschedule === true;
+}
+
+/**
+ * The error of an operation on an instance the host does not have: `notFound` with
+ * `details.instance` (and `details.host`), so the conductor can tell "the VM is gone" from "the
+ * host is not served here" (also `notFound`, without `instance`). Every driver uses it.
+ */
+export function instanceNotHere(host: string, uuid: string): CellplaneError {
+  return new CellplaneError('notFound', `instance ${uuid} is not on host ${host}`, {
+    details: { host, instance: uuid },
+  });
+}
+
+/** True when `err` (also after crossing the bus) says instance `uuid` is not on its host. */
+export function isInstanceNotHere(err: unknown, uuid: string): boolean {
+  const e = err as { code?: unknown; details?: { instance?: unknown } } | undefined;
+  return e?.code === 'notFound' && e.details?.instance === uuid;
 }
 
 /** The root provider of a description (the compute node). */

@@ -1,8 +1,10 @@
 /**
  * The scenario's faults, applied to the running world at their simulated times (each host pick
  * and Poisson time drawn from the run's seed, so a replay applies the same faults):
- * - scheduler_leader_loss / conductor_leader_loss: the replica holding the leadership stops (its
- *   standby takes over within the lease TTL) and a fresh replica starts as the new standby;
+ * - scheduler_leader_loss / conductor_leader_loss: the replica holding the leadership is killed
+ *   (as SIGKILL: its lease lapses, its jobs in hand come back after the ack-wait, its requests in
+ *   flight die with it; core/adapters/memory/process.ts), its standby takes over within the lease
+ *   TTL and a fresh replica starts as the new standby;
  * - host_crash: the hosts' hypervisors fail every operation and their agents stop heartbeating
  *   (the conductor leader's service monitor marks them down after the grace period and the
  *   shards stop choosing them); `recover_after` brings both back;
@@ -63,8 +65,8 @@ export function worldFaultActions(w: World): FaultActions {
         role === 'conductor' ? r.conductor?.serving : r.shards.some((x) => x.serving),
       );
       if (i < 0) return null;
-      void w.restartReplica(cell, i);
-      return `replica ${i} of ${cell} stops (its standby takes over) and restarts as a standby`;
+      void w.killReplica(cell, i);
+      return `replica ${i} of ${cell} killed (its standby takes over) and restarted as a standby`;
     },
     hosts(cmd, hosts) {
       for (const h of hosts) {

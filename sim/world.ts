@@ -16,6 +16,7 @@ import type { CellRecord } from '../cells/mapping.ts';
 import { MemoryBroker } from '../core/adapters/memory/bus.ts';
 import type { VirtualClock } from '../core/adapters/memory/clock.ts';
 import { MemoryCoordinationServer } from '../core/adapters/memory/coordinator.ts';
+import { MemoryProcess } from '../core/adapters/memory/process.ts';
 import { MemoryStore } from '../core/adapters/memory/store.ts';
 import { makeRng, type Rng } from '../core/rng.ts';
 import { type CellRoles, startCellRoles } from '../deploy/cell-roles.ts';
@@ -32,6 +33,11 @@ export const SPAWN_LATENCY = { minMs: 2_000, maxMs: 8_000 } as const;
 export const SIM_CONDUCTOR_IN_FLIGHT = 4_096;
 /** Leader leases in the simulation (a lost leader is replaced after about this). */
 export const SIM_LEASE_TTL_MS = 5_000;
+/**
+ * The conductor leaders' reconcile period in the simulation: Nova's power-sync default (600 s), not
+ * the deployment's 60 s — a pass asks every host, and at 10,000 hosts a 60 s period added ~50% CPU.
+ */
+export const SIM_RECONCILE_INTERVAL_MS = 600_000;
 
 export interface SimHost {
   readonly name: string;
@@ -62,8 +68,12 @@ export interface World {
   readonly hosts: ReadonlyMap<string, SimHost>;
   /** A uuid from the run's seed. */
   uuid(): string;
-  /** Stops replica `i` of a cell (its leaderships go to the standby) and starts a fresh one in its place. */
-  restartReplica(cell: string, i: number): Promise<void>;
+  /**
+   * Kills replica `i` of a cell as SIGKILL would (core/adapters/memory/process.ts: its leases
+   * lapse after their TTL, its jobs come back after the ack-wait, nothing of it acts again) and
+   * starts a fresh one in its place.
+   */
+  killReplica(cell: string, i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -91,6 +101,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
     const cells = new Map<string, SimCell>();
     const hosts = new Map<string, SimHost>();
     const replicaStops = new Map<CellRoles, () => Promise<void>>();
+    const replicaKills = new Map<CellRoles, () => void>();
     let generation = 0;
     /** Both replicas run trees (hosted while leading the conductor), every shard and a conductor. */
     const startReplica = async (
@@ -100,15 +111,14 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
       shardCount: number,
       i: number,
     ): Promise<CellRoles> => {
-      const bus = broker.connect();
-      const coord = coordination.client();
+      const proc = new MemoryProcess({ broker, coordination, store, clock });
       const r = await startCellRoles({
         cell,
         cellUuid,
-        bus,
-        coordinator: coord,
-        store,
-        clock,
+        bus: proc.bus,
+        coordinator: proc.coordinator,
+        store: proc.store,
+        clock: proc.clock,
         replicaId: `${cell}-r${i}-${generation++}`,
         shardCount,
         // One registrar per cell is enough in one process (replica 0's; both would do the same work).
@@ -122,28 +132,32 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
         // A build spends seconds of simulated time in spawn: many in flight, as a real cell has.
         conductorInFlight: SIM_CONDUCTOR_IN_FLIGHT,
         serviceDownMs: 360_000, // three missed heartbeats (the fleet beats every 120 s)
+        reconcile: { intervalMs: SIM_RECONCILE_INTERVAL_MS },
         askTimeoutMs: 30_000,
         operationTimeoutMs: 120_000,
-        memberships: registry.memberships,
-        onConductorEvent: (e) => o.onConductorEvent(cell, e),
+        memberships: new CellRegistry(proc.coordinator, { clock: proc.clock }).memberships,
+        onConductorEvent: (e) => {
+          if (proc.alive) o.onConductorEvent(cell, e);
+        },
       });
       const stopIt = async () => {
         await r.stop();
-        await coord.close();
-        await bus.close().catch(() => {});
+        await proc.coordinator.close();
+        await proc.bus.close().catch(() => {});
       };
       replicaStops.set(r, stopIt);
+      replicaKills.set(r, () => proc.kill());
       stops.push(async () => {
         if (replicaStops.has(r)) await stopIt();
       });
       return r;
     };
-    const restartReplica = async (cell: string, i: number): Promise<void> => {
+    const killReplica = async (cell: string, i: number): Promise<void> => {
       const c = cells.get(cell)!;
       const old = c.replicas[i]!;
-      const stopIt = replicaStops.get(old);
-      replicaStops.delete(old);
-      await stopIt?.();
+      replicaStops.delete(old); // a dead process is not stopped: its awaits never settle
+      replicaKills.get(old)?.();
+      replicaKills.delete(old);
       c.replicas[i] = await startReplica(cell, c.record.uuid, c.store, c.shardCount, i);
     };
     let started = 0;
@@ -211,7 +225,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
       hosts,
       uuid,
       stop,
-      restartReplica,
+      killReplica,
     };
   } catch (err) {
     await stop();

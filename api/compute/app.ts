@@ -19,6 +19,7 @@ import Fastify, {
 } from 'fastify';
 import { CellplaneError } from '../../core/errors.ts';
 import type { Store } from '../../core/ports/store.ts';
+import { MAX_PATH_PARAM_CHARS, trackRoutes } from '../common/routes.ts';
 import {
   type AuthConfig,
   authenticate,
@@ -32,7 +33,8 @@ import { ComputeHttpError, errorBody, toComputeError } from './errors.ts';
 import type { HostDirectory } from './hosts.ts';
 import { API_PREFIX } from './http.ts';
 import { LEGACY_VERSION_HEADER, negotiate, VERSION_HEADER } from './microversion.ts';
-import { defaultLimits, MAX_QUOTA_LIMIT, MemoryUsageSource, type UsageSource } from './quota.ts';
+import { defaultLimits, MAX_QUOTA_LIMIT, type UsageSource } from './quota.ts';
+import { QuotaLedger } from './quota-ledger.ts';
 import { aggregateRoutes } from './routes/aggregates.ts';
 import { availabilityZoneRoutes } from './routes/availability-zones.ts';
 import { flavorExtraRoutes } from './routes/flavor-extras.ts';
@@ -54,11 +56,13 @@ export const DEFAULT_MAX_LIMIT = 1000;
 export interface ComputeDeps {
   readonly store: Store;
   readonly hosts: HostDirectory;
-  /** Live usage for quota detail and checks; default: nothing used. */
+  /** Usage shown by os-quota-sets (detail, the check of a lowered limit); default: the ledger's. */
   readonly usage?: UsageSource;
+  /** The per-project usage ledger POST /servers reserves in; default: one over `store`. */
+  readonly quota?: QuotaLedger;
   /** Clock for created_at/updated_at; default the system clock. */
   readonly now?: () => Date;
-  /** Uuid source for aggregates and server groups; default crypto.randomUUID. */
+  /** Uuid source for instances, flavors, aggregates and server groups; default crypto.randomUUID. */
   readonly newUuid?: () => string;
   /** The cells behind /servers; without it /servers is not served (404). */
   readonly servers?: ServerBackend;
@@ -95,17 +99,19 @@ function contextOf(deps: ComputeDeps, config: ComputeConfig): ComputeContext {
       'invalid',
       `the default and internal availability zones must differ (both "${defaultZone}")`,
     );
+  const now = deps.now;
+  const quota = deps.quota ?? new QuotaLedger(deps.store, now ? () => now().getTime() : undefined);
   return Object.freeze({
     store: new ComputeStore(deps.store, deps.now, deps.newUuid),
     hosts: deps.hosts,
-    usage:
-      deps.usage ??
-      (deps.servers ? { usage: (p: string) => deps.servers!.usage(p) } : new MemoryUsageSource()),
+    quota,
+    usage: deps.usage ?? quota,
     quotaDefaults: Object.freeze(defaultLimits(config.quotaDefaults)),
     defaultZone,
     internalZone,
     maxLimit,
     publicUrl: config.publicUrl?.replace(/\/+$/, ''),
+    newUuid: deps.newUuid ?? randomUUID,
   });
 }
 
@@ -117,17 +123,22 @@ export async function buildComputeApp(deps: ComputeDeps, config: ComputeConfig):
     logger: config.logger ?? false,
     exposeHeadRoutes: false,
     bodyLimit: MAX_BODY_BYTES,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAM_CHARS },
+    // A malformed URL (bad percent-encoding) or an overlong path parameter is refused by the
+    // router before any hook runs: answered in Nova's format too.
+    frameworkErrors: (err, req, reply) => {
+      setRequestId(req, reply);
+      return sendError(fastifyToHttp(err), req, reply);
+    },
   });
+  trackRoutes(app);
   app.decorateRequest('computeVersion', undefined);
   app.decorateRequest('computeRequestId', '');
   app.decorateRequest('computeIdentity', undefined);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', async (req, reply) => {
-    req.computeRequestId = `req-${randomUUID()}`;
-    reply.header('x-openstack-request-id', req.computeRequestId);
-    reply.header('x-compute-request-id', req.computeRequestId);
+    setRequestId(req, reply);
     const path = req.url.split('?')[0] ?? '';
     if (!isOpenPath(path)) authenticate(auth, req.headers['x-auth-token']);
     if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) {
@@ -158,6 +169,12 @@ export async function buildComputeApp(deps: ComputeDeps, config: ComputeConfig):
   }
   if (deps.servers) await app.register(serverRoutes(deps.servers), { ctx, prefix: API_PREFIX });
   return app;
+}
+
+function setRequestId(req: FastifyRequest, reply: FastifyReply): void {
+  req.computeRequestId = `req-${randomUUID()}`;
+  reply.header('x-openstack-request-id', req.computeRequestId);
+  reply.header('x-compute-request-id', req.computeRequestId);
 }
 
 /** fastify's own 4xx (body too large, bad URL…) become Nova-shaped ones. */

@@ -1,13 +1,16 @@
-/** What every compute route plugin gets: the store, the host directory, usage, and frozen config. */
+/** What every compute route plugin gets: the store, the host directory, usage and the quota ledger, and frozen config. */
 import { badRequest, notFound } from './errors.ts';
 import type { HostDirectory } from './hosts.ts';
 import type { UsageSource } from './quota.ts';
+import type { QuotaLedger } from './quota-ledger.ts';
 import type { ComputeStore } from './store/index.ts';
 
 export interface ComputeContext {
   readonly store: ComputeStore;
   readonly hosts: HostDirectory;
   readonly usage: UsageSource;
+  /** Per-project usage kept at the API layer: POST /servers reserves here, never in the cells. */
+  readonly quota: QuotaLedger;
   /** Default limit per quota resource (Nova's [quota] options). */
   readonly quotaDefaults: Readonly<Record<string, number>>;
   /** Zone of compute hosts in no zoned aggregate (Nova's default_availability_zone). */
@@ -18,6 +21,8 @@ export interface ComputeContext {
   readonly maxLimit: number;
   /** Base of links in responses; default: the request's scheme and Host. */
   readonly publicUrl: string | undefined;
+  /** Uuids of what the API creates (instances, flavors without an id); injected for tests. */
+  readonly newUuid: () => string;
 }
 
 export interface RouteOptions {

@@ -3,9 +3,11 @@
  *   {"<faultName>": {"code": <status>, "message": "<explanation>"}}
  * with the fault name per status (badRequest, itemNotFound, conflictingRequest, forbidden…;
  * anything else is computeFault). Handlers throw `ComputeHttpError`; anything else thrown is
- * normalised to a CellplaneError and mapped by its code (ErrorCodes[code].http).
+ * normalised to a CellplaneError and mapped by its code (ErrorCodes[code].http). Messages are cut
+ * at MAX_ERROR_MESSAGE_CHARS (api/common/bounded.ts): they may quote what the client sent.
  */
 import { ErrorCodes, toCellplaneError } from '../../core/errors.ts';
+import { boundedText } from '../common/bounded.ts';
 
 const FAULT_NAMES: Readonly<Record<number, string>> = {
   400: 'badRequest',
@@ -67,5 +69,5 @@ export function faultName(status: number): string {
 }
 
 export function errorBody(err: ComputeHttpError): Record<string, { code: number; message: string }> {
-  return { [faultName(err.status)]: { code: err.status, message: err.message } };
+  return { [faultName(err.status)]: { code: err.status, message: boundedText(err.message) } };
 }

@@ -34,8 +34,10 @@ export interface PlacementHint {
 export interface ServerBackend {
   /**
    * The cell a new instance goes to: an enabled cell whose published capacity can hold it, the
-   * emptiest first. Throws `notFound`-coded CellplaneError "no cell accepts new instances" when
-   * every cell is disabled. Cells whose uuid is in `exclude` are not chosen.
+   * emptiest first, among those whose store and bus answer (a bounded wait) when any does. Throws
+   * `notFound`-coded CellplaneError "no cell accepts new instances" when every cell is disabled.
+   * Cells whose uuid is in `exclude` are not chosen. Quota usage is not read from the cells: the
+   * API keeps it (quota-ledger.ts).
    */
   chooseCell(hint: PlacementHint, exclude?: ReadonlySet<string>): Promise<CellRecord>;
   /** Records the instance→cell mapping (refused with `conflict` when the cell is disabled). */
@@ -49,8 +51,8 @@ export interface ServerBackend {
   enqueue(cell: CellRecord, job: ConductorJob): Promise<void>;
   /** One page of the merge-sorted cross-cell list. */
   list(req: CrossCellListRequest): Promise<CrossCellPage>;
-  /** Live instances and their cores/RAM of a project, over every cell (for quotas). */
-  usage(projectId: string): Promise<{ instances: number; cores: number; ram: number }>;
+  /** Every cell, disabled ones too (what the quota reconcile pass counts). */
+  cells(): readonly CellRecord[];
   /** The hosts' liveness (evacuate); absent: every host counts as up. */
   readonly liveness?: HostLiveness;
 }

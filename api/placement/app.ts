@@ -14,6 +14,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import { MAX_PATH_PARAM_CHARS, trackRoutes } from '../common/routes.ts';
 import { type AuthConfig, authenticate, checkAuthConfig, isOpenPath } from './auth.ts';
 import { BodyPool } from './body-pool.ts';
 import { indexedCandidateSearch } from './candidate-search.ts';
@@ -41,6 +42,8 @@ export interface PlacementDeps {
   readonly now?: () => Date;
   /** Candidate search; default the columnar index, falling back to the reference scan. */
   readonly candidates?: CandidateSearch;
+  /** Uuids of providers created without one; default crypto.randomUUID. */
+  readonly newUuid?: () => string;
 }
 
 export interface PlacementConfig {
@@ -54,7 +57,19 @@ export async function buildPlacementApp(
   config: PlacementConfig,
 ): Promise<FastifyInstance> {
   const auth = checkAuthConfig(config.auth);
-  const app = Fastify({ logger: config.logger ?? false, exposeHeadRoutes: false, bodyLimit: MAX_BODY_BYTES });
+  const app = Fastify({
+    logger: config.logger ?? false,
+    exposeHeadRoutes: false,
+    bodyLimit: MAX_BODY_BYTES,
+    routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
+    // A malformed URL (bad percent-encoding) or an overlong path parameter is refused by the
+    // router before any hook runs: answered in Placement's format too.
+    frameworkErrors: (err, req, reply) => {
+      setRequestId(req, reply);
+      return sendError(fastifyToHttp(err), req, reply);
+    },
+  });
+  trackRoutes(app);
   app.decorateRequest('placementVersion', undefined);
   app.decorateRequest('placementRequestId', '');
   app.removeAllContentTypeParsers();
@@ -68,6 +83,7 @@ export async function buildPlacementApp(
     now: deps.now ?? (() => new Date()),
     candidates: deps.candidates ?? indexedCandidateSearch(),
     bodies: new BodyPool(),
+    newUuid: deps.newUuid ?? randomUUID,
   };
   for (const plugin of [
     rootRoutes,
@@ -85,9 +101,13 @@ export async function buildPlacementApp(
   return app;
 }
 
-async function onRequest(auth: AuthConfig, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+function setRequestId(req: FastifyRequest, reply: FastifyReply): void {
   req.placementRequestId = `req-${randomUUID()}`;
   reply.header('x-openstack-request-id', req.placementRequestId);
+}
+
+async function onRequest(auth: AuthConfig, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  setRequestId(req, reply);
   if (!isOpenPath(req.url.split('?')[0] ?? '')) authenticate(auth, req.headers['x-auth-token']);
   req.placementVersion = negotiate(req.headers[VERSION_HEADER]);
   reply.header(VERSION_HEADER, `placement ${req.placementVersion}`);

@@ -22,6 +22,8 @@ export interface RouteContext {
   readonly candidates: CandidateSearch;
   /** Response buffers of GET /allocation_candidates, reused. */
   readonly bodies: BodyPool;
+  /** Uuids of providers created without one; injected for tests. */
+  readonly newUuid: () => string;
 }
 
 export interface RouteOptions {

@@ -4,9 +4,11 @@
  *   {"errors": [{"status", "title", "detail", "code" (from microversion 1.23), "request_id"}]}
  * Handlers throw `PlacementHttpError` or return an engine `Outcome` through `unwrapOutcome`;
  * anything else thrown becomes a CellplaneError mapped by its code (ErrorCodes[code].http).
+ * Details are cut at MAX_ERROR_MESSAGE_CHARS (api/common/bounded.ts): they may quote the request.
  */
 import { type CellplaneError, ErrorCodes, toCellplaneError } from '../../core/errors.ts';
 import { type Outcome, PlacementCodes, placementCodeOf } from '../../core/placement/operations.ts';
+import { boundedText } from '../common/bounded.ts';
 
 /** Titles and webob explanations per status, as the real service prints them. */
 const STATUS: Record<number, { title: string; explanation: string }> = {
@@ -29,6 +31,11 @@ const STATUS: Record<number, { title: string; explanation: string }> = {
       'The resource could not be generated that was acceptable to your browser (content of type application/json.',
   },
   409: { title: 'Conflict', explanation: 'There was a conflict when trying to complete your request.' },
+  413: {
+    title: 'Request Entity Too Large',
+    explanation: 'The body of your request was too large for this server.',
+  },
+  414: { title: 'Request-URI Too Long', explanation: 'The request URI was too long for this server.' },
   415: { title: 'Unsupported Media Type', explanation: '' },
   500: {
     title: 'Internal Server Error',
@@ -118,7 +125,7 @@ export function errorBody(err: PlacementHttpError, ctx: ErrorContext): ErrorBody
   const e: Record<string, unknown> = {
     status: err.status,
     title: STATUS[err.status]?.title ?? 'Error',
-    detail: detailText(err.status, err.detail, ctx.method, ctx.contentType),
+    detail: detailText(err.status, boundedText(err.detail), ctx.method, boundedText(ctx.contentType, 255)),
   };
   if (ctx.minor !== undefined && ctx.minor >= 23) e.code = err.code;
   e.request_id = ctx.requestId;

@@ -11,12 +11,23 @@ import {
 import type { WriteOp } from '../../core/ports/store.ts';
 import { loadAll, type PlacementRecords, type ProviderRecord } from './records.ts';
 
-/** Creation order of providers, custom classes and custom traits (Placement lists in that order). */
+/**
+ * Creation order of providers, custom classes and custom traits (Placement lists in that order).
+ * A new record comes after every LIVE one (max + 1): the numbers are a function of the stored
+ * records alone, so a reload (after a refused composite write, or a restart) hands out the same
+ * numbers as a service that never reloaded.
+ */
 export class Sequence {
   private next = 1;
+  /** A dropped key held the highest number: `next` is recomputed on the next assign. */
+  private stale = false;
   private readonly seqs = new Map<string, number>();
 
   assign(key: string, seq?: number): number {
+    if (this.stale && seq === undefined) {
+      this.next = 1 + Math.max(0, ...this.seqs.values());
+      this.stale = false;
+    }
     const s = seq ?? this.next;
     this.seqs.set(key, s);
     this.next = Math.max(this.next, s + 1);
@@ -28,7 +39,9 @@ export class Sequence {
   }
 
   drop(key: string): void {
+    const s = this.seqs.get(key);
     this.seqs.delete(key);
+    if (s !== undefined && s === this.next - 1) this.stale = true;
   }
 }
 
@@ -117,11 +130,17 @@ export function recordOps(
   for (const name of classes) {
     if (state.isCustomResourceClass(name))
       ops.push(rec.classes.put(name, { name, seq: seq.of(`c:${name}`) }));
-    else ops.push(rec.classes.delete(name));
+    else {
+      seq.drop(`c:${name}`);
+      ops.push(rec.classes.delete(name));
+    }
   }
   for (const name of traits) {
     if (state.isCustomTrait(name)) ops.push(rec.traits.put(name, { name, seq: seq.of(`t:${name}`) }));
-    else ops.push(rec.traits.delete(name));
+    else {
+      seq.drop(`t:${name}`);
+      ops.push(rec.traits.delete(name));
+    }
   }
   return ops;
 }

@@ -1,10 +1,12 @@
 /**
  * JSON-schema validation of bodies and query strings (ajv), with Placement's message prefixes
  * ("JSON does not validate: …", "Invalid query string parameters: …") and jsonschema-like,
- * actionable details naming the offending field. Schemas are compiled once and cached.
+ * actionable details naming the offending field; quoted values are bounded in depth and length
+ * (api/common/bounded.ts). Schemas are compiled once and cached.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { tryParseUuid } from '../../core/model/ids.ts';
+import { boundedRepr, boundedText, MAX_ECHO_CHARS } from '../common/bounded.ts';
 import { badRequest } from './errors.ts';
 
 export type Schema = Record<string, unknown>;
@@ -32,20 +34,23 @@ function compile(schema: Schema): ValidateFunction {
   return v;
 }
 
-const repr = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : JSON.stringify(v));
+/** A value as the details quote it, bounded in depth and length (api/common/bounded.ts). */
+const repr = (v: unknown): string =>
+  typeof v === 'string' ? `'${boundedText(v, MAX_ECHO_CHARS)}'` : boundedRepr(v, 'json');
+const echo = (s: unknown) => boundedText(String(s), MAX_ECHO_CHARS);
 
 /** One ajv error in jsonschema's words, plus where it is. */
 export function describe(e: ErrorObject): string {
   const p = e.params as Record<string, unknown>;
-  const where = e.instancePath === '' ? '' : ` (at ${e.instancePath})`;
+  const where = e.instancePath === '' ? '' : ` (at ${echo(e.instancePath)})`;
   const v = e.data;
   switch (e.keyword) {
     case 'type':
       return `${repr(v)} is not of type '${p.type}'${where}`;
     case 'required':
-      return `'${p.missingProperty}' is a required property${where}`;
+      return `'${echo(p.missingProperty)}' is a required property${where}`;
     case 'additionalProperties':
-      return `Additional properties are not allowed ('${p.additionalProperty}' was unexpected)${where}`;
+      return `Additional properties are not allowed ('${echo(p.additionalProperty)}' was unexpected)${where}`;
     case 'pattern':
       return `${repr(v)} does not match '${p.pattern}'${where}`;
     case 'minimum':
@@ -59,7 +64,7 @@ export function describe(e: ErrorObject): string {
     case 'format':
       return `${repr(v)} is not a '${p.format}'${where}`;
     case 'enum':
-      return `${repr(v)} is not one of ${JSON.stringify(p.allowedValues)}${where}`;
+      return `${repr(v)} is not one of ${boundedRepr(p.allowedValues, 'json')}${where}`;
     case 'minProperties':
       return `${repr(v)} does not have enough properties${where}`;
     case 'minItems':

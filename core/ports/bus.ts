@@ -63,6 +63,11 @@ export interface Job {
 export interface ConsumeOptions {
   /** Jobs handed to this consumer and not yet acked, at most. */
   maxInFlight: number;
+  /**
+   * Told when the consumer lost its delivery (the server ended it) and is resuming on its own:
+   * for the role's log. Must not throw.
+   */
+  onProblem?: (err: Error) => void;
 }
 
 export interface Consumer {

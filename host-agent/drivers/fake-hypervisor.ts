@@ -18,6 +18,7 @@ import {
   type HypervisorDriver,
   type InstanceInfo,
   type InstanceSpec,
+  instanceNotHere,
   type PowerState,
   type RebootKind,
   spawnFailure,
@@ -200,9 +201,7 @@ export class FakeHypervisor implements HypervisorDriver {
   }
 
   private missing(uuid: string): CellplaneError {
-    return new CellplaneError('notFound', `instance ${uuid} is not on host ${this.host}`, {
-      details: { host: this.host, instance: uuid },
-    });
+    return instanceNotHere(this.host, uuid);
   }
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ConductorEvent } from '../../cells/conductor-ops.ts';
-import type { DeployConfig } from '../../deploy/config.ts';
+import { DEFAULT_DEPLOY_CONFIG, type DeployConfig } from '../../deploy/config.ts';
 import type { FakeHostSpec } from '../../host-agent/drivers/fake-host.ts';
 import type { SimHost } from '../world.ts';
 import { CuttableProxy, hostPort } from './proxy.ts';
@@ -152,6 +152,7 @@ export class SimProcesses {
       seed,
       cellStoreUrl: redis.url(servers.redis),
       config: {
+        ...DEFAULT_DEPLOY_CONFIG,
         nats: nats.url(servers.nats),
         etcd: etcd.url(servers.etcd),
         redis: redis.url(servers.redis),
@@ -159,6 +160,7 @@ export class SimProcesses {
         leaseTtlMs: this.o.knobs.leaseTtlMs,
         ackWaitMs: this.o.knobs.ackWaitMs,
         maxBuildAttempts: this.o.knobs.maxBuildAttempts,
+        reconcileIntervalMs: DEFAULT_DEPLOY_CONFIG.reconcileIntervalMs,
         streamReplicas: 1, // one server per service (the run's own or the one given)
       },
     };

@@ -101,6 +101,9 @@ async function main(file: string): Promise<void> {
       leaseTtlMs: spec.config.leaseTtlMs,
       ackWaitMs: spec.config.ackWaitMs,
       maxBuildAttempts: spec.config.maxBuildAttempts,
+      reconcile: { intervalMs: spec.config.reconcileIntervalMs },
+      buildStallMs: spec.config.buildStallMs,
+      buildTimeoutMs: spec.config.buildTimeoutMs,
       conductorInFlight: spec.conductorInFlight,
       serviceDownMs: spec.serviceDownMs,
       memberships: cluster.registry.memberships,
@@ -108,8 +111,15 @@ async function main(file: string): Promise<void> {
       onRoleEvent: (what, e) => {
         const type = (e as { type?: string }).type;
         if (type === 'serving' || type === 'lost' || type === 'elected') say({ t: 'role', what, type });
-        // Problems and retries go to stderr (the simulator copies it with --verbose).
-        if (type === 'problem' || type === 'retry')
+        // Problems and jobs that did not run once and cleanly go to stderr (copied with --verbose).
+        if (
+          type === 'problem' ||
+          type === 'retry' ||
+          type === 'redelivered' ||
+          type === 'gaveUp' ||
+          type === 'kicked' ||
+          type === 'expired'
+        )
           process.stderr.write(`${spec.replicaId} ${what}: ${JSON.stringify(e)}\n`);
       },
     });

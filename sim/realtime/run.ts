@@ -84,7 +84,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     if (o.servers) servers = o.servers;
     else {
       log(`starting nats-server, etcd and redis-server (append-only) on free ports in ${servicesDir}`);
-      own = await servicesUp({ dir: servicesDir, randomPorts: true, durableRedis: true });
+      own = await servicesUp({ dir: servicesDir, randomPorts: true, redisPersistence: 'always' });
       closers.push(() => servicesDown(servicesDir, { purge: true }));
       servers = own.urls;
     }
@@ -236,7 +236,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
         process.kill(pid, 'SIGTERM');
         while (alive(pid)) await sleep(50);
         await sleep(downtimeMs);
-        const after = await servicesUp({ dir: servicesDir, durableRedis: true });
+        const after = await servicesUp({ dir: servicesDir, redisPersistence: 'always' });
         return `${service} (pid ${pid}) stopped, down ${downtimeMs / 1000}s, started again (pid ${after.pids[service]})`;
       },
     };

@@ -1,12 +1,14 @@
 /**
  * A redis-server of a test's own (free port, its own temp dir, AOF on) that the test may
- * stop and start again — the shared one from the global setup must not be restarted.
+ * stop and start again, empty, or pause (hung) and resume — the shared one from the global setup
+ * must not be touched.
  * `destroy()` stops the process and removes the dir; call it in afterAll.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { findBinary, freePorts, isReady } from '../../cli/services.ts';
 
 /** How long start, stop and `eventually` wait before failing. */
@@ -46,6 +48,7 @@ export class PrivateRedis {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
+    child.kill('SIGCONT'); // a paused one handles the SIGTERM only once it runs again
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((r) => {
       timer = setTimeout(() => r(true), DEADLINE_MS);
@@ -57,6 +60,28 @@ export class PrivateRedis {
       await this.exited;
       throw new Error('redis-server ignored SIGTERM');
     }
+  }
+
+  /** FLUSHALL: every key of every database gone, the process up (what a lost store looks like). */
+  async flushAll(): Promise<void> {
+    if (this.port === undefined) throw new Error('redis-server was never started');
+    const client = new Redis({ host: '127.0.0.1', port: this.port, lazyConnect: true });
+    try {
+      await client.connect();
+      await client.flushall();
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /** SIGSTOP: Redis stays up but answers nothing (a hung server: clients wait for their timeouts). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after `pause`. */
+  resume(): void {
+    this.child?.kill('SIGCONT');
   }
 
   async destroy(): Promise<void> {

@@ -36,6 +36,10 @@ const CONCURRENCY = 24;
 const TTL_MS = 2_000;
 const START_MS = 60_000;
 const SETTLE_MS = 240_000;
+/** Servers allowed to end ERROR (1%), each for one of FAULT_CAUSES. */
+const MAX_ERRORS = 20;
+/** What the injected faults may cause: a host lost with its killed leader, retries spent on it. */
+const FAULT_CAUSES = /^(No valid host|Exceeded maximum number of retries)/;
 
 const prefix = uniquePrefix('e2e');
 const roles = new RoleProcesses({
@@ -229,7 +233,8 @@ describe('cells end to end: 2 APIs, 3 cells × (2 conductors, 2 shards × 2 repl
     const group = (
       await api(B, 'POST', '/os-server-groups', { server_group: { name: 'spread', policy: 'anti-affinity' } })
     ).body.server_group.id as string;
-    await new Promise((r) => setTimeout(r, 2_500)); // the first capacity reports reach the routers
+    // No wait for the shards' first capacity reports: without one a router spreads boots evenly
+    // over the enabled cells (cells/router.ts), and each cell's scheduler decides.
 
     // ---- boot 2,000, with faults on the way ---------------------------------------------
     const flavors = ['1', '1', '2', '3', 'fast'];
@@ -313,6 +318,11 @@ describe('cells end to end: 2 APIs, 3 cells × (2 conductors, 2 shards × 2 repl
     console.log(
       `e2e: ${all.length - errors.length} ACTIVE, ${errors.length} ERROR (${[...new Set(errors.map((e) => e.fault?.message.slice(0, 60)))].join(' | ')})`,
     );
+    // The fleet has room for every server; the faults (a scheduler leader and a conductor leader
+    // killed, a cell disabled) may cost a build its host at most, never its outcome: an ERROR is
+    // allowed only for a cause those faults can produce, and few of them.
+    expect(errors.length, 'servers in ERROR').toBeLessThanOrEqual(MAX_ERRORS);
+    for (const e of errors) expect(e.fault?.message, e.id).toMatch(FAULT_CAUSES);
 
     // Trait-required servers sit on hosts with the trait (the first FAST_HOSTS_PER_CELL of each cell).
     for (const s of all.filter((x) => x.flavor.original_name === 'fast' && x.status === 'ACTIVE')) {

@@ -3,7 +3,6 @@
  * flavor_manage.py): list with Nova's filters (is_public, minRam, minDisk) and paging
  * (limit/marker, sort_key/sort_dir), show, create (200), update description (2.55+), delete (202).
  */
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ComputeContext, RouteOptions } from '../context.ts';
 import { badRequest } from '../errors.ts';
@@ -59,8 +58,8 @@ function int(v: number | string | undefined, name: string, min: number): number 
   return n;
 }
 
-function newFlavor(body: CreateBody['flavor'], withDescription: boolean) {
-  const id = body.id === undefined || body.id === null ? randomUUID() : String(body.id);
+function newFlavor(body: CreateBody['flavor'], withDescription: boolean, newUuid: () => string) {
+  const id = body.id === undefined || body.id === null ? newUuid() : String(body.id);
   return {
     flavorid: id,
     name: body.name.trim(),
@@ -136,7 +135,7 @@ export async function flavorRoutes(app: FastifyInstance, { ctx }: RouteOptions):
     POST: async (req, reply) => {
       const v = mv(req);
       const body = jsonBody<CreateBody>(req, v.atLeast(55) ? CREATE_2_55 : CREATE);
-      const f = await ctx.store.flavors.create(newFlavor(body.flavor, v.atLeast(55)));
+      const f = await ctx.store.flavors.create(newFlavor(body.flavor, v.atLeast(55), ctx.newUuid));
       return sendJson(reply, 200, { flavor: flavorDetail(f, v, base(req)) });
     },
   });

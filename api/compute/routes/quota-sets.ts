@@ -49,7 +49,7 @@ function project(req: FastifyRequest): string {
     throw badRequest(
       'Per-user quotas are not supported by cellplane: omit user_id to use the project quota.',
     );
-  return decodeURIComponent(pathParam(req, 'project'));
+  return pathParam(req, 'project'); // decoded once by the router: '%25' is a literal '%'
 }
 
 /** What each resource is using now: instances/cores/ram from the usage source, server groups counted. */

@@ -2,8 +2,9 @@
  * /servers (nova/api/openstack/compute/servers.py, server actions, instance actions) over the
  * cells, through the ServerBackend port:
  *
- * - POST /servers: validate (schema per microversion, flavor, zone, group), check the project's
- *   quota (403 as Nova), pick a cell (the router; a group's members stay in the cell of its first
+ * - POST /servers: validate (schema per microversion, flavor, zone, group), claim the project's
+ *   quota in the API's ledger (403 as Nova; quota-ledger.ts — no cell is read), pick a cell among
+ *   those that answer (the router; a group's members stay in the cell of its first
  *   member), map the instance to it (refused if the cell was disabled meanwhile: pick again),
  *   hand the conductor a durable build job, write the BUILD record, answer 202. The job alone is
  *   enough for the conductor (it creates the record if our write did not land), so an API crash
@@ -39,10 +40,10 @@ import {
   sendJson,
 } from '../http.ts';
 import type { ApiVersion } from '../microversion.ts';
-import { checkQuota, effectiveLimits, instancesThatFit } from '../quota.ts';
+import { effectiveLimits } from '../quota.ts';
 import { ALWAYS_UP, queueBuild, type ServerBackend } from '../servers-backend.ts';
 import type { FlavorRecord } from '../store/records.ts';
-import type { Schema } from '../validate.ts';
+import { pyRepr, type Schema } from '../validate.ts';
 import { hostId, novaTime, serverBrief, serverDetail } from './server-view.ts';
 
 /** Largest max_count accepted in one request. */
@@ -283,19 +284,6 @@ export function serverRoutes(backend: ServerBackend) {
         if (min > max) throw badRequest('min_count must be <= max_count');
         if (max > MAX_INSTANCES_PER_CREATE)
           throw badRequest(`max_count must be at most ${MAX_INSTANCES_PER_CREATE} in one request`);
-        const limits = effectiveLimits(ctx.quotaDefaults, await ctx.store.quotas.get(who.projectId));
-        const usage = await backend.usage(who.projectId);
-        const fit = instancesThatFit(usage, limits, { cores: flavor.vcpus, ram: flavor.memoryMb });
-        const count = Math.min(max, fit);
-        if (count < min) {
-          const verdict = checkQuota(usage, limits, {
-            instances: min,
-            cores: flavor.vcpus * min,
-            ram: flavor.memoryMb * min,
-          });
-          throw forbidden(verdict.ok ? 'Quota exceeded' : verdict.message);
-        }
-
         const reservation = `r-${randomUUID().slice(0, 8)}`;
         // Affinity keeps a group in one cell (its hosts are the cell's); anti-affinity holds
         // across cells by itself (different cells never share a host), so it goes anywhere.
@@ -303,9 +291,29 @@ export function serverRoutes(backend: ServerBackend) {
           group && (group.policy === 'affinity' || group.policy === 'soft-affinity')
             ? await cellOfGroup(group.uuid)
             : undefined;
+        // Quota: claims in the API's ledger, never a read of the cells (a down cell must not
+        // refuse another cell's boot).
+        const limits = effectiveLimits(ctx.quotaDefaults, await ctx.store.quotas.get(who.projectId));
+        const uuids = Array.from({ length: max }, () => ctx.newUuid());
+        const reserved = await ctx.quota.reserve({
+          projectId: who.projectId,
+          limits,
+          cores: flavor.vcpus,
+          ram: flavor.memoryMb,
+          min,
+          uuids,
+        });
+        if (!reserved.ok) throw forbidden(reserved.message);
+        const count = reserved.count;
         const created: InstanceRecord[] = [];
+        // A claim of an instance not created here goes back (best effort: one left behind is
+        // dropped by the reconcile pass after its grace).
+        const giveBack = async (from: number, err: unknown): Promise<never> => {
+          await Promise.all(uuids.slice(from, count).map((u) => ctx.quota.release(u).catch(() => false)));
+          throw err;
+        };
         for (let i = 0; i < count; i++) {
-          const uuid = randomUUID();
+          const uuid = uuids[i]!;
           const rec = await accept(
             uuid,
             {
@@ -330,9 +338,12 @@ export function serverRoutes(backend: ServerBackend) {
               ...(forceHost ? { forceHost } : {}),
             },
             groupCell,
-          );
+          ).catch((err: unknown) => giveBack(i, err));
           created.push(rec);
-          if (group) await ctx.store.serverGroups.addMembers(group.uuid, [uuid]);
+          if (group)
+            await ctx.store.serverGroups
+              .addMembers(group.uuid, [uuid])
+              .catch((err: unknown) => giveBack(i + 1, err));
         }
         const returnReservation =
           s.return_reservation_id === true ||
@@ -652,7 +663,7 @@ export function serverRoutes(backend: ServerBackend) {
         const f = await ctx.store.flavors.get(flavorIdOf(ref));
         if (!f || f.disabled) throw badRequest('Unable to locate requested flavor.');
         if (f.flavorid === r.flavor.id) throw badRequest('When resizing, instances must change flavor!');
-        await checkResizeQuota(r, f, identity(req).projectId);
+        await checkResizeQuota(r, f);
         return {
           next: { ...task, status: 'RESIZE', taskState: 'resize_prep' },
           op: 'resize',
@@ -713,14 +724,20 @@ export function serverRoutes(backend: ServerBackend) {
       };
     }
 
-    /** Nova's upsize check: only the growth in cores and RAM counts (a downsize always fits). */
-    async function checkResizeQuota(r: InstanceRecord, f: FlavorRecord, projectId: string) {
-      const cores = Math.max(0, f.vcpus - r.flavor.vcpus);
-      const ram = Math.max(0, f.memoryMb - r.flavor.ram);
-      if (cores === 0 && ram === 0) return;
-      const limits = effectiveLimits(ctx.quotaDefaults, await ctx.store.quotas.get(projectId));
-      const verdict = checkQuota(await backend.usage(projectId), limits, { instances: 0, cores, ram });
-      if (!verdict.ok) throw forbidden(verdict.message);
+    /**
+     * Nova's upsize check, on the instance's project: only the growth in cores and RAM counts (a
+     * downsize always fits). The claim grows to hold both flavors; the reconcile pass lowers it
+     * once the move is confirmed or reverted (or if this request goes no further).
+     */
+    async function checkResizeQuota(r: InstanceRecord, f: FlavorRecord) {
+      if (f.vcpus <= r.flavor.vcpus && f.memoryMb <= r.flavor.ram) return;
+      const limits = effectiveLimits(ctx.quotaDefaults, await ctx.store.quotas.get(r.projectId));
+      const from = { cores: r.flavor.vcpus, ram: r.flavor.ram };
+      const out = await ctx.quota.resize(r.uuid, r.projectId, limits, from, {
+        cores: f.vcpus,
+        ram: f.memoryMb,
+      });
+      if (typeof out === 'object') throw forbidden(out.refused);
     }
 
     async function moveAction(
@@ -821,9 +838,14 @@ function instanceFlavor(f: FlavorRecord): InstanceFlavor {
   };
 }
 
-/** flavorRef is an id or a link ending in /flavors/<id>. */
+/** flavorRef is an id or a link ending in /flavors/<id> (400 when its id is not valid percent-encoding). */
 function flavorIdOf(ref: string | number): string {
   const s = String(ref);
   const m = /\/flavors\/([^/]+)\/?$/.exec(s);
-  return m ? decodeURIComponent(m[1]!) : s;
+  if (!m) return s;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    throw badRequest(`Invalid flavorRef provided: ${pyRepr(s)} is not a valid URL.`);
+  }
 }

@@ -2,7 +2,6 @@
  * /resource_providers (GET with filters, POST) and /resource_providers/{uuid} (GET, PUT, DELETE),
  * per placement/handlers/resource_provider.py.
  */
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { tryParseUuid, type Uuid } from '../../../core/model/ids.ts';
 import { fits, unitViolation } from '../../../core/model/inventory.ts';
@@ -55,7 +54,7 @@ export async function providerRoutes(app: FastifyInstance, { ctx }: RouteOptions
     POST: async (req, reply) => {
       const v = mv(req);
       const body = jsonBody<ProviderBody>(req, postSchema(v));
-      const uuid = body.uuid ? tryParseUuid(body.uuid)! : (randomUUID() as Uuid);
+      const uuid = body.uuid ? tryParseUuid(body.uuid)! : (ctx.newUuid() as Uuid);
       const parentUuid = body.parent_provider_uuid ? tryParseUuid(body.parent_provider_uuid)! : null;
       const out = await service.write((s) => {
         const o = createProvider(s, { uuid, name: body.name, parentUuid });

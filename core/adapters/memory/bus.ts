@@ -147,6 +147,7 @@ export class MemoryBus implements Bus {
   private readonly pending = new Set<(err: CellplaneError) => void>();
   private readonly closers = new Set<() => Promise<void>>();
   private closed = false;
+  private crashed = false;
 
   constructor(opts: MemoryBusOptions = {}) {
     this.broker = opts.broker ?? new MemoryBroker(opts.clock ? { clock: opts.clock } : {});
@@ -185,7 +186,7 @@ export class MemoryBus implements Bus {
       tokens: subject.split('.'),
       seq: 0,
       queue: opts.queue,
-      inbox: new Inbox<BusMessage>((m) => callDetached(handler, m)),
+      inbox: new Inbox<BusMessage>((m) => callDetached(handler, m.expectsReply ? this.answerable(m) : m)),
       owner: this,
     };
     this.subs.add(sub);
@@ -202,7 +203,7 @@ export class MemoryBus implements Bus {
     return new Promise<Uint8Array>((resolve, reject) => {
       let done = false;
       const finish = (err: CellplaneError | undefined, reply?: Uint8Array) => {
-        if (done) return;
+        if (done || this.crashed) return; // a dead process hears nothing
         done = true;
         this.clock.clearTimeout(timer);
         this.pending.delete(finish);
@@ -267,6 +268,33 @@ export class MemoryBus implements Bus {
     await Promise.all([...this.closers].map((fn) => fn()));
     this.closers.clear();
     for (const fail of [...this.pending]) fail(new CellplaneError('closed', 'the bus was closed'));
+  }
+
+  /**
+   * The process died (the simulator's leader kills): its subscriptions and consumers vanish at
+   * once — nothing queued is delivered, no reply it owes is sent, its requests in flight never
+   * settle, jobs in its hands come back after their ack-wait — and later calls throw `closed`.
+   */
+  crash(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.crashed = true;
+    for (const s of [...this.subs]) this.dropSub(s);
+    for (const fn of [...this.closers]) fn().catch(() => {});
+    this.closers.clear();
+    this.pending.clear();
+  }
+
+  /** The request as this connection's handler sees it: no reply once this process crashed. */
+  private answerable(m: BusMessage): BusMessage {
+    return {
+      subject: m.subject,
+      data: m.data,
+      expectsReply: true,
+      respond: (d) => {
+        if (!this.crashed) m.respond(d);
+      },
+    };
   }
 
   private dropSub(sub: Sub): void {

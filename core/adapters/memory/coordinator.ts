@@ -94,6 +94,16 @@ export class MemoryCoordinator implements Coordinator {
     for (const lease of this.leases) lease.freeze();
   }
 
+  /**
+   * The process is gone: as crash(), and its watches stop and every later call fails `closed`
+   * (a dead process neither campaigns again nor resigns what it held).
+   */
+  kill(): void {
+    this.crash();
+    this.closed = true;
+    for (const cancel of [...this.watches]) cancel();
+  }
+
   /** Stops keep-alives and watches; this client's leases count as lost from now on. */
   async close(): Promise<void> {
     if (this.closed) return;

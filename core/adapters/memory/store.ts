@@ -107,6 +107,15 @@ export class MemoryStore implements Store {
     this.closed = true;
   }
 
+  /**
+   * Fault injection: forgets every key and index, as Redis's FLUSHALL does (or a Redis without
+   * persistence that restarted). Not part of the Store port: no role may empty a store.
+   */
+  clear(): void {
+    this.cells.clear();
+    this.indexes.clear();
+  }
+
   private read(key: string): StoreEntry | undefined {
     const c = this.cells.get(key);
     return c && { key, value: copyBytes(c.value), generation: c.generation };

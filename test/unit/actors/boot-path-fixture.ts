@@ -1,132 +1,94 @@
 /**
- * The first end-to-end boot path without a conductor, shared by the memory test
- * (boot-path.test.ts) and the real-server one (test/integration/boot-path-real.test.ts):
- * ask every shard → rank the picks → claim on the tree actor with the snapshot's generations
- * (conflict → next pick) → spawn on the host agent (a reschedulable failure → release, next
- * pick); all picks spent → select again, at most MAX_SELECT_ROUNDS times. Plus the invariant
- * checks read straight from the cell store and the fake hypervisors.
- *
- * Ranking: the select reply carries no score per pick, so shards cannot be merged by score;
- * the shard with more feasible hosts goes first (its primary, then its alternates), then the next.
+ * The boot path through the REAL roles, shared by the memory test (boot-path.test.ts) and the
+ * real-server one (test/integration/boot-path-real.test.ts): one cell's tree actors, registrar,
+ * scheduler shards and conductor as deploy/cell-roles.ts wires them, on whatever ports the test
+ * hands in, and boots handed to the conductor's durable queue as the compute API hands them over
+ * (record, then job). Nothing of the conductor's loop is re-implemented here: what is tested is
+ * what runs. Plus the books, read straight from the cell store and the fake hypervisors.
  */
-import type { HostRegistrar } from '../../../actors/host-registrar.ts';
 import { loadTree } from '../../../actors/provider-tree.ts';
-import type { ProviderTreeClient } from '../../../actors/provider-tree-client.ts';
-import type { HostPick, SelectReply, SelectRequest } from '../../../actors/scheduler-shard-messages.ts';
-import { rankPicks } from '../../../cells/conductor-ops.ts';
-import { toCellplaneError } from '../../../core/errors.ts';
+import { buildJob, conductorJob, jobMsgId, opsQueueName } from '../../../cells/conductor-jobs.ts';
+import type { ConductorEvent } from '../../../cells/conductor-ops.ts';
+import { type InstanceFlavor, type InstanceRecord, newInstanceRecord } from '../../../cells/instances.ts';
+import { encode } from '../../../core/codec/envelope.ts';
 import type { Uuid } from '../../../core/model/ids.ts';
 import { capacity } from '../../../core/model/inventory.ts';
 import { providerUsages } from '../../../core/placement/usages.ts';
+import type { Bus, WorkQueue } from '../../../core/ports/bus.ts';
 import type { Store } from '../../../core/ports/store.ts';
-import type { HostAgentClient } from '../../../host-agent/client.ts';
-import { shouldReschedule } from '../../../host-agent/driver.ts';
-
-/** Selections per request before it fails (each after every pick of the previous one was spent). */
-export const MAX_SELECT_ROUNDS = 3;
-
-export interface BootDeps {
-  readonly shardCount: number;
-  select(req: SelectRequest, shard: number): Promise<SelectReply>;
-  readonly trees: ProviderTreeClient;
-  readonly agents: HostAgentClient;
-  readonly registrar: HostRegistrar;
-}
-
-export type BootResult =
-  | { readonly status: 'ACTIVE'; readonly host: string; readonly pick: HostPick }
-  | { readonly status: 'ERROR'; readonly reason: string };
-
-export interface BootStats {
-  conflicts: number;
-  rescheduled: number;
-}
+import { type CellRoles, type CellRolesOptions, startCellRoles } from '../../../deploy/cell-roles.ts';
 
 /** Instance uuid number n. */
 export function instanceUuid(n: number): Uuid {
   return `b0000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}` as Uuid;
 }
 
-export { rankPicks };
+export function flavorOf(f: { vcpus: number; ram: number; disk: number }): InstanceFlavor {
+  return { id: 'f', name: 'f', ...f, ephemeral: 0, swap: 0, extraSpecs: {} };
+}
 
-/** Boots instance n with `flavor`: ACTIVE on some host, or ERROR with the reason. */
-export async function boot(
-  deps: BootDeps,
-  n: number,
-  flavor: SelectRequest['flavor'],
-  stats: BootStats,
-): Promise<BootResult> {
-  const uuid = instanceUuid(n);
-  let reason = 'never selected';
-  for (let round = 0; round < MAX_SELECT_ROUNDS; round++) {
-    const req: SelectRequest = { id: `boot-${n}-${round}`, flavor, numInstances: 1 };
-    const shards = Array.from({ length: deps.shardCount }, (_, s) => s);
-    const replies = await Promise.all(shards.map((s) => deps.select(req, s)));
-    const picks = rankPicks(replies);
-    if (picks.length === 0) {
-      const why = replies.map((r) => `shard ${r.shard}: ${r.message}`).join('; ');
-      reason = `noValidHost (${why})`;
-      if (replies.every((r) => !r.retryable)) break;
-      continue;
-    }
-    for (const pick of picks) {
-      const out = await tryPick(deps, uuid, pick, stats);
-      if (out.status === 'ACTIVE') return out;
-      reason = out.reason;
-      if (out.final) return { status: 'ERROR', reason };
-    }
-  }
+export interface BootCell {
+  readonly roles: CellRoles;
+  /** Every conductor event so far (placed, conflict, reschedule, active, error, …). */
+  readonly events: ConductorEvent[];
+  /** Hands instance n's build to the conductor, as POST /servers does. */
+  boot(n: number, flavor: InstanceFlavor): Promise<void>;
+  record(n: number): Promise<InstanceRecord | undefined>;
+  stop(): Promise<void>;
+}
+
+/** The cell's roles (trees, registrar, shards, conductor) in one process on the given ports. */
+export async function startBootCell(
+  o: Pick<
+    CellRolesOptions,
+    'cell' | 'cellUuid' | 'bus' | 'coordinator' | 'store' | 'clock' | 'shardCount' | 'memberships'
+  > &
+    Partial<Pick<CellRolesOptions, 'leaseTtlMs' | 'ackWaitMs' | 'serviceDownMs' | 'askTimeoutMs'>> & {
+      /** The API's connection (jobs are enqueued through it). */
+      readonly apiBus: Bus;
+    },
+): Promise<BootCell> {
+  const events: ConductorEvent[] = [];
+  const { apiBus, ...ports } = o;
+  const roles = await startCellRoles({
+    ...ports,
+    replicaId: 'r1',
+    roles: { trees: true, shards: Array.from({ length: o.shardCount }, (_, k) => k), conductor: true },
+    onConductorEvent: (e) => events.push(e),
+  });
+  let queue: WorkQueue | undefined;
   return {
-    status: 'ERROR',
-    reason: `all picks spent after ${MAX_SELECT_ROUNDS} selections; last: ${reason}`,
+    roles,
+    events,
+    async boot(n, flavor) {
+      const rec = newInstanceRecord(
+        {
+          uuid: instanceUuid(n),
+          name: `vm-${n}`,
+          projectId: 'p1',
+          userId: 'u1',
+          flavor,
+          imageRef: 'cirros',
+          requestId: `req-${n}`,
+        },
+        new Date(o.clock.now()).toISOString(),
+      );
+      queue ??= await apiBus.workQueue(opsQueueName(o.cell), { ackWaitMs: o.ackWaitMs ?? 30_000 });
+      const job = buildJob(rec);
+      await queue.enqueue(encode(conductorJob, job), { msgId: jobMsgId(job) });
+      await roles.instances.create(rec);
+    },
+    record: async (n) => (await roles.instances.get(instanceUuid(n)))?.value,
+    stop: () => roles.stop(),
   };
 }
 
-async function tryPick(
-  deps: BootDeps,
-  uuid: Uuid,
-  pick: HostPick,
-  stats: BootStats,
-): Promise<Extract<BootResult, { status: 'ACTIVE' }> | { status: 'next'; reason: string; final: boolean }> {
-  const claimed = await deps.trees.claim(pick.root, {
-    consumer: uuid,
-    project: 'p1',
-    user: 'u1',
-    allocations: pick.allocations,
-    expectedGenerations: pick.generations,
-  });
-  if (!claimed.ok) {
-    stats.conflicts++;
-    return {
-      status: 'next',
-      reason: `claim conflict (${claimed.conflict.reason}) on ${pick.host}`,
-      final: false,
-    };
-  }
-  const host = deps.registrar.host(pick.host);
-  try {
-    if (!host) throw new Error(`host ${pick.host} selected but not registered`);
-    const devices = Object.entries(pick.allocations)
-      .filter(([rp]) => rp !== pick.root)
-      .map(([providerUuid, resources]) => ({ providerUuid, resources }));
-    const resources = pick.allocations[pick.root] ?? {};
-    await deps.agents.spawn({ host: host.host, route: host.route }, { uuid, resources, devices });
-    return { status: 'ACTIVE', host: pick.host, pick };
-  } catch (err) {
-    await deps.trees.release(pick.root, uuid); // never leak the claim of a failed spawn
-    const e = toCellplaneError(err);
-    const again = shouldReschedule(err);
-    if (again) stats.rescheduled++;
-    return { status: 'next', reason: `spawn on ${pick.host}: ${e.code} ${e.message}`, final: !again };
-  }
-}
-
 /** Per provider uuid, per class: the amounts of every ACTIVE instance's claim. */
-export function claimedUsage(results: readonly BootResult[]): Map<string, Record<string, number>> {
+export function claimedUsage(records: readonly InstanceRecord[]): Map<string, Record<string, number>> {
   const out = new Map<string, Record<string, number>>();
-  for (const r of results) {
-    if (r.status !== 'ACTIVE') continue;
-    for (const [rp, amounts] of Object.entries(r.pick.allocations)) {
+  for (const r of records) {
+    if (r.status !== 'ACTIVE' || !r.placement) continue;
+    for (const [rp, amounts] of Object.entries(r.placement.allocations)) {
       const sum = out.get(rp) ?? {};
       for (const [rc, n] of Object.entries(amounts)) sum[rc] = (sum[rc] ?? 0) + n;
       out.set(rp, sum);

@@ -1,50 +1,35 @@
 /**
- * The first end-to-end boot path, without a conductor, on the memory bus / coordinator / store
- * and a VirtualClock: 50 fake hosts in one cell register through the HostRegistrar (which maps
- * each host to the cell and registers its tree on the provider-tree actors), two scheduler
- * shards (one replica each) follow the trees, then 100 instances boot, 8 at a time so that
+ * The boot path through the real conductor, on the memory bus / coordinator / store and a
+ * VirtualClock: 50 fake hosts in one cell register through the HostRegistrar (which maps each
+ * host to the cell and registers its tree on the provider-tree actors), two scheduler shards
+ * follow the trees, and 100 builds are handed to the conductor's durable queue at once, so that
  * concurrent picks of the same host really conflict: select on both shards → claim with the
  * snapshot generations (conflict → next pick) → spawn on the host agent (5% of spawns fail and
- * reschedule, releasing their claim). Then one host stops heartbeating: the HeartbeatMonitor
- * (expecting every registered host) marks it down, its shard stops offering it (even forced),
- * and 10 more boots land elsewhere. Checked at the end, from the store and the fakes:
- * every request ACTIVE or failed with a reason; per-provider usage = sum of the ACTIVE claims;
- * no provider over capacity; each fake hypervisor's instances = the ACTIVE claims on it.
+ * reschedule, releasing their claim). Then one host stops heartbeating: the conductor's service
+ * monitor marks it down, its shard stops offering it (even forced), and 10 more boots land
+ * elsewhere. Checked at the end, from the store and the fakes: every build ACTIVE; per-provider
+ * usage = sum of the ACTIVE claims; no provider over capacity; each fake hypervisor's instances
+ * = the ACTIVE claims on it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { HostRegistrar, type RegistrarEvent } from '../../../actors/host-registrar.ts';
 import { ActorClient } from '../../../actors/runtime/client.ts';
-import { SchedulerShard, shardAddress } from '../../../actors/scheduler-shard.ts';
+import { shardAddress } from '../../../actors/scheduler-shard.ts';
 import { selectHosts } from '../../../actors/scheduler-shard-messages.ts';
 import { shardOf } from '../../../actors/scheduler-shard-partition.ts';
+import type { InstanceRecord } from '../../../cells/instances.ts';
 import { CellRegistry } from '../../../cells/lifecycle.ts';
 import { MemoryBroker } from '../../../core/adapters/memory/bus.ts';
 import { VirtualClock } from '../../../core/adapters/memory/clock.ts';
 import { MemoryCoordinationServer } from '../../../core/adapters/memory/coordinator.ts';
 import { MemoryStore } from '../../../core/adapters/memory/store.ts';
-import { decode } from '../../../core/codec/envelope.ts';
-import { agentSubjects } from '../../../host-agent/agent.ts';
-import { HostAgentClient } from '../../../host-agent/client.ts';
 import { startFakeFleet } from '../../../host-agent/fleet.ts';
-import { registerHost, serviceTransition } from '../../../host-agent/messages.ts';
-import { HeartbeatMonitor } from '../../../host-agent/monitor.ts';
 import { smallHost } from '../host-agent/helpers.ts';
-import {
-  type BootDeps,
-  type BootResult,
-  type BootStats,
-  boot,
-  claimedUsage,
-  storedProviders,
-} from './boot-path-fixture.ts';
-import { hostTrees } from './provider-tree-fixture.ts';
+import { claimedUsage, flavorOf, startBootCell, storedProviders } from './boot-path-fixture.ts';
 
 const CELL = 'cell1';
 const HOSTS = 50;
 const REQUESTS = 100;
 const SHARDS = 2;
-/** Boots in flight at once: enough for two of them to pick the same host. */
-const CONCURRENT_BOOTS = 8;
 /** 4 VCPU / 2 GiB: a smallHost (16 VCPU at ratio 2, 15.5 GiB usable) takes 4, so 200 slots for 100. */
 const FLAVOR = { vcpus: 4, ram: 2048, disk: 0 };
 /** Heartbeats every 10 s (the agents' default): a host silent for 30 s is down. */
@@ -58,7 +43,7 @@ describe('boot path: registrar → tree actors → shards → claim → spawn (m
     for (const c of closers.splice(0).reverse()) await c().catch(() => {});
   });
 
-  it('boots 100 instances on 50 hosts over 2 shards: usage, capacity and hypervisors agree', async () => {
+  it('boots 100 instances on 50 hosts over 2 shards through the conductor: usage, capacity and hypervisors agree', async () => {
     const clock = new VirtualClock(0);
     const broker = new MemoryBroker({ clock });
     const coordination = new MemoryCoordinationServer(clock);
@@ -68,69 +53,36 @@ describe('boot path: registrar → tree actors → shards → claim → spawn (m
       closers.push(() => b.close());
       return b;
     };
-    const until = async (what: string, check: () => boolean | Promise<boolean>, maxMs = 20_000) => {
-      for (let waited = 0; !(await check()); waited += 10) {
+    const until = async (
+      what: string,
+      check: () => boolean | Promise<boolean>,
+      maxMs = 60_000,
+      stepMs = 10,
+    ) => {
+      for (let waited = 0; !(await check()); waited += stepMs) {
         if (waited > maxMs) throw new Error(`not within ${maxMs} virtual ms: ${what}`);
-        await clock.advance(10);
+        await clock.advance(stepMs);
       }
     };
-
-    const subjects = agentSubjects(CELL);
-    const monitor = new HeartbeatMonitor({
-      clock,
-      graceMs: GRACE_MS,
-      publish: { bus: bus(), subject: subjects.service },
-    });
-    const beats = await monitor.listen(bus(), subjects.heartbeat);
-    closers.push(async () => {
-      monitor.close();
-      await beats.unsubscribe();
-    });
-    const hosted = await hostTrees({ bus: bus(), clientBus: bus(), store, clock, scope: CELL });
-    closers.push(() => hosted.host.shutdown());
-    for (let s = 0; s < SHARDS; s++) {
-      const coordinator = coordination.client();
-      const shard = new SchedulerShard({
-        bus: bus(),
-        coordinator,
-        store,
-        cell: CELL,
-        shard: s,
-        shardCount: SHARDS,
-        candidateId: `sched-${s}`,
-        serviceEvents: { subject: subjects.service, parse: (d) => decode(serviceTransition, d) },
-        sleep: (ms) => clock.sleep(ms),
-      });
-      shard.start();
-      closers.push(async () => {
-        await shard.stop();
-        await coordinator.close();
-      });
-      await until(`shard ${s} serving`, () => shard.serving);
-    }
-
     const cells = new CellRegistry(coordination.client(), { clock });
     const cell = await cells.create({ name: CELL, transport: 'cp.cell1', store: 'memory://cell1' });
-    const events: RegistrarEvent[] = [];
-    const registrar = new HostRegistrar({
-      bus: bus(),
+    const c = await startBootCell({
       cell: CELL,
-      trees: hosted.trees,
-      registrations: { subject: subjects.register, parse: (d) => decode(registerHost, d) },
-      memberships: cells.memberships,
       cellUuid: cell.uuid,
-      onEvent: (e) => {
-        events.push(e);
-        if (e.type === 'registered') monitor.expect(e.host.host); // down if never heard within the grace
-      },
+      bus: bus(),
+      apiBus: bus(),
+      coordinator: coordination.client(),
+      store,
+      clock,
+      shardCount: SHARDS,
+      memberships: cells.memberships,
+      serviceDownMs: GRACE_MS,
+      askTimeoutMs: 2_000,
     });
-    await registrar.start();
-    closers.push(() => registrar.stop());
-
-    const agentBus = bus();
+    closers.push(() => c.stop());
     const names = Array.from({ length: HOSTS }, (_, i) => `cn${String(i).padStart(3, '0')}`);
     const fleet = await startFakeFleet({
-      bus: agentBus,
+      bus: bus(),
       clock,
       cell: CELL,
       seed: 4,
@@ -139,45 +91,51 @@ describe('boot path: registrar → tree actors → shards → claim → spawn (m
     });
     closers.push(() => fleet.stop());
     fleet.agents.registerAll(); // a resync: registering twice changes nothing
-
-    const client = new ActorClient(bus(), { scope: CELL, askTimeoutMs: 2_000 });
-    const deps: BootDeps = {
-      shardCount: SHARDS,
-      select: (req, s) => client.ask(shardAddress(s), selectHosts, req),
-      trees: hosted.trees,
-      agents: new HostAgentClient(bus(), { scope: CELL, operationTimeoutMs: 5_000 }),
-      registrar,
-    };
-    await until('every host registered', async () => {
+    const registrar = c.roles.registrar!;
+    await until('every host registered, shards and conductor serving', async () => {
       await registrar.idle();
-      return registrar.hosts().length === HOSTS;
+      return (
+        registrar.hosts().length === HOSTS &&
+        c.roles.shards.every((s) => s.serving) &&
+        c.roles.conductor!.serving
+      );
     });
-    expect(events.filter((e) => e.type !== 'registered')).toEqual([]);
-    expect(events.filter((e) => e.type === 'registered' && e.changed)).toHaveLength(HOSTS);
     expect((await cells.memberships.hostMappings(cell.uuid)).map((m) => m.host)).toEqual(names);
     const roots = registrar.hosts().map((h) => h.root);
     const perShard = [0, 1].map((s) => roots.filter((r) => shardOf(r, SHARDS) === s).length);
     expect(Math.min(...perShard)).toBeGreaterThan(0); // both shards own hosts
+    const client = new ActorClient(bus(), { scope: CELL, askTimeoutMs: 2_000 });
+    const select = (req: Parameters<typeof client.ask>[2], s: number) =>
+      client.ask(shardAddress(s), selectHosts, req);
     await until('both shards see their hosts', async () => {
       const req = { id: 'probe', flavor: FLAVOR, numInstances: 1 };
-      const seen = await Promise.all([0, 1].map((s) => deps.select(req, s)));
+      const seen = await Promise.all([0, 1].map((s) => select(req, s)));
       return seen.every((r, s) => r.explain.hosts === perShard[s]);
     });
 
-    const stats: BootStats = { conflicts: 0, rescheduled: 0 };
-    const results: BootResult[] = new Array(REQUESTS);
-    let next = 0;
-    const worker = async () => {
-      for (let n = next++; n < REQUESTS; n = next++) results[n] = await boot(deps, n, FLAVOR, stats);
+    const settled = async (from: number, to: number) => {
+      const out: InstanceRecord[] = [];
+      await until(`builds ${from}..${to - 1} settled`, async () => {
+        out.length = 0;
+        for (let n = from; n < to; n++) {
+          const r = await c.record(n);
+          if (!r || r.status === 'BUILD') return false;
+          out.push(r);
+        }
+        return true;
+      });
+      return out;
     };
-    await Promise.all(Array.from({ length: CONCURRENT_BOOTS }, worker));
-    console.log(`boot path (memory): ${JSON.stringify(stats)}`);
+    for (let n = 0; n < REQUESTS; n++) await c.boot(n, flavorOf(FLAVOR));
+    const records = await settled(0, REQUESTS);
+    const count = (t: string) => c.events.filter((e) => e.type === t).length;
+    console.log(`boot path (memory): conflicts ${count('conflict')}, rescheduled ${count('reschedule')}`);
 
     // 200 slots for 100 instances and every failure reschedules: all of them end ACTIVE (an
-    // ERROR shows up in the diff with its reason: conflict, noValidHost explain, spawn error).
-    expect(results.filter((r) => r.status === 'ERROR')).toEqual([]);
-    expect(stats.rescheduled).toBeGreaterThan(0); // the 5% failure rate was exercised
-    expect(stats.conflicts).toBeGreaterThan(0); // concurrent picks of one host did collide (deterministic here)
+    // ERROR shows up in the diff with its fault).
+    expect(records.filter((r) => r.status !== 'ACTIVE').map((r) => r.fault)).toEqual([]);
+    expect(count('reschedule')).toBeGreaterThan(0); // the 5% failure rate was exercised
+    expect(count('conflict')).toBeGreaterThan(0); // concurrent picks of one host did collide (deterministic here)
 
     // A host stops heartbeating: the monitor marks it down, the shards stop offering it.
     const down = names[0]!;
@@ -189,24 +147,23 @@ describe('boot path: registrar → tree actors → shards → claim → spawn (m
       forceHosts: [down],
       isAdmin: true,
     });
-    expect((await deps.select(downReq('force-up'), downShard)).outcome).toBe('selected');
+    expect((await select(downReq('force-up'), downShard)).outcome).toBe('selected');
     fleet.agents.agent(down)!.missHeartbeats(-1);
     await until(
       `${down} down in its shard`,
-      async () => {
-        if (monitor.state(down) !== 'down') return false;
-        return (await deps.select(downReq(`force-${clock.now()}`), downShard)).outcome === 'noValidHost';
-      },
-      3 * GRACE_MS,
+      async () => (await select(downReq(`force-${clock.now()}`), downShard)).outcome === 'noValidHost',
+      4 * GRACE_MS,
+      1_000,
     );
-    for (let n = REQUESTS; n < REQUESTS + AFTER_DOWN; n++) {
-      const r = await boot(deps, n, FLAVOR, stats);
-      expect(r).toMatchObject({ status: 'ACTIVE' });
-      expect(r.status === 'ACTIVE' && r.host).not.toBe(down);
-      results.push(r);
+    for (let n = REQUESTS; n < REQUESTS + AFTER_DOWN; n++) await c.boot(n, flavorOf(FLAVOR));
+    const after = await settled(REQUESTS, REQUESTS + AFTER_DOWN);
+    for (const r of after) {
+      expect(r.status, r.uuid).toBe('ACTIVE');
+      expect(r.placement!.host, r.uuid).not.toBe(down);
     }
+    records.push(...after);
 
-    const claimed = claimedUsage(results);
+    const claimed = claimedUsage(records);
     const stored = await storedProviders(store, roots);
     for (const p of stored) {
       const want = claimed.get(p.uuid) ?? {};
@@ -216,7 +173,8 @@ describe('boot path: registrar → tree actors → shards → claim → spawn (m
       }
     }
     const activeOn = new Map<string, number>();
-    for (const r of results) if (r.status === 'ACTIVE') activeOn.set(r.host, (activeOn.get(r.host) ?? 0) + 1);
+    for (const r of records)
+      if (r.status === 'ACTIVE') activeOn.set(r.placement!.host, (activeOn.get(r.placement!.host) ?? 0) + 1);
     for (const h of names) {
       expect(fleet.fake(h)!.listInstances().length, h).toBe(activeOn.get(h) ?? 0);
       expect(stored.find((p) => p.uuid === registrar.host(h)!.root)!.consumers, h).toBe(activeOn.get(h) ?? 0);

@@ -5,7 +5,11 @@
  * thrown; a host mapped to another cell is refused before its tree is registered.
  */
 import { describe, expect, it } from 'vitest';
-import { HostRegistrar, type RegistrarEvent } from '../../../actors/host-registrar.ts';
+import {
+  HostRegistrar,
+  REGISTRAR_REREGISTER_MIN_INTERVAL_MS,
+  type RegistrarEvent,
+} from '../../../actors/host-registrar.ts';
 import type { RegisterReply } from '../../../actors/provider-tree-messages.ts';
 import { MemoryBus } from '../../../core/adapters/memory/bus.ts';
 import { decode, encode } from '../../../core/codec/envelope.ts';
@@ -159,6 +163,38 @@ describe('HostRegistrar', () => {
     expect(
       () => new HostRegistrar({ ...registrarOpts(), memberships: { mapHost: async () => ({}) } }),
     ).toThrow(/cellUuid/);
+  });
+
+  it('reregister: asks the host of a lost tree to register again, at most once per interval; an unknown root asks every host', async () => {
+    const trees = new HeldTrees();
+    const asked: Array<readonly string[] | undefined> = [];
+    let now = 0;
+    const events: RegistrarEvent[] = [];
+    const registrar = new HostRegistrar({
+      ...registrarOpts(),
+      trees,
+      askAgain: (hosts) => asked.push(hosts),
+      now: () => now,
+      onEvent: (e) => events.push(e),
+    });
+    const reg = registration('cn1');
+    registrar.receive(encode(registerHost, reg));
+    await trees.settleAll(registrar);
+    const root = reg.providers[0]!.uuid;
+    registrar.reregister(root);
+    registrar.reregister(root); // every claim on the lost tree says so: one ask is enough
+    now += REGISTRAR_REREGISTER_MIN_INTERVAL_MS - 1;
+    registrar.reregister(root);
+    expect(asked).toEqual([['cn1']]);
+    now += 1;
+    registrar.reregister(root);
+    registrar.reregister('99999999-9999-4999-8999-999999999999'); // no host known for it here
+    expect(asked).toEqual([['cn1'], ['cn1'], undefined]);
+    expect(events.filter((e) => e.type === 'reregister')).toEqual([
+      { type: 'reregister', root, host: 'cn1' },
+      { type: 'reregister', root, host: 'cn1' },
+      { type: 'reregister', root: '99999999-9999-4999-8999-999999999999', host: undefined },
+    ]);
   });
 
   it('subscribes to the registration subject', async () => {

@@ -123,6 +123,28 @@ describe('provider-tree actor (memory)', () => {
     expect(Object.keys(shrunk.generations)).toEqual([ROOT, NUMA0]);
   });
 
+  it('a tree the store lost: the next claim reloads, finds it unregistered, tells onUnregistered; registering again restores it', async () => {
+    const { store, trees, broker } = await world();
+    await trees.register(ROOT, HOST());
+    expect((await trees.claim(ROOT, ask(1, { [ROOT]: { VCPU: 1 } }))).ok).toBe(true);
+    (store.inner as MemoryStore).clear(); // FLUSHALL: the actor's memory still holds version 2
+    const missing: string[] = [];
+    const bus = broker.connect();
+    cleanup.push(() => bus.close());
+    const hooked = new ProviderTreeClient(
+      new ActorClient(bus, { scope: SCOPE, askTimeoutMs: ASK_MS }),
+      {},
+      { onUnregistered: (root) => missing.push(root) },
+    );
+    // Its commit (expected generation 2) fails on the empty store: the actor reloads (version 0).
+    const out = await hooked.claim(ROOT, ask(2, { [ROOT]: { VCPU: 1 } }));
+    expect(out.ok ? undefined : out.conflict).toMatchObject({ reason: 'generation', version: 0 });
+    expect(missing).toEqual([ROOT]);
+    expect(await trees.register(ROOT, HOST())).toMatchObject({ changed: true, version: 1 });
+    expect((await hooked.claim(ROOT, ask(2, { [ROOT]: { VCPU: 1 } }))).ok).toBe(true);
+    expect(missing).toEqual([ROOT]); // not called for a claim that succeeded
+  });
+
   it('refuses a register without its root or with a stray provider (invalid)', async () => {
     const { trees } = await world();
     await expect(trees.register(ROOT, HOST().slice(1))).rejects.toMatchObject({ code: 'invalid' });
@@ -182,11 +204,15 @@ describe('provider-tree actor (memory)', () => {
     expect(out.ok ? undefined : out.conflict.reason).toBe(reason);
   });
 
-  it('answers invalid for bad input and notFound for a tree never registered', async () => {
+  it('answers invalid for bad input; a claim on a tree never registered is a generation conflict at version 0', async () => {
     const { trees } = await world();
-    await expect(trees.claim(ROOT, ask(1, { [ROOT]: { VCPU: 1 } }))).rejects.toMatchObject({
-      code: 'notFound',
+    // A pick from a snapshot that holds a tree the store does not (lost with it): next alternate.
+    const out = await trees.claim(ROOT, ask(1, { [ROOT]: { VCPU: 1 } }));
+    expect(out).toEqual({
+      ok: false,
+      conflict: { reason: 'generation', provider: ROOT, version: 0, generations: {}, free: {} },
     });
+    await expect(trees.snapshot(ROOT)).rejects.toMatchObject({ code: 'notFound' });
     await trees.register(ROOT, HOST());
     await expect(trees.claim(ROOT, ask(1, { [ROOT]: { VCPU: 0 } }))).rejects.toMatchObject({
       code: 'invalid',

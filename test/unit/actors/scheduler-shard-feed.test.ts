@@ -55,8 +55,75 @@ describe('ShardFeed', () => {
     });
     const roots = Array.from({ length: n }, (_, i) => rootUuid(i + 1));
     for (const r of roots) await trees.register(r, tree(r).inv('VCPU', 8).inv('MEMORY_MB', 1024).build());
-    return { clock, fb, inner, trees, roots };
+    /** The store loses everything; the tree actors start over (as the cell roles restart them). */
+    const loseStore = async () => {
+      inner.clear();
+      await host.shutdown();
+      const again = await hostTrees({ bus: tb, clientBus: cb, store: inner, clock, scope: CELL });
+      cleanup.push(() => again.host.shutdown());
+      return again.trees;
+    };
+    return { clock, fb, inner, trees, roots, loseStore };
   }
+
+  const hostShape = (r: string) =>
+    tree(r as ReturnType<typeof rootUuid>)
+      .inv('VCPU', 8)
+      .inv('MEMORY_MB', 1024)
+      .build();
+  const take = (root: string, n: number, vcpus: number) => ({
+    consumer: consumer(n),
+    project: 'p',
+    user: 'u',
+    allocations: { [root]: { VCPU: vcpus } },
+  });
+
+  it('a tree registered again after the store lost it (its version went back) is re-read and replaces the old one', async () => {
+    const { clock, fb, inner, trees, roots, loseStore } = await treesOf(1);
+    const root = roots[0]!;
+    const reports: Array<[string, Record<string, unknown>]> = [];
+    const view = new ShardView();
+    const feed = new ShardFeed(
+      { bus: fb, store: inner, cell: CELL, shard: 0, shardCount: 1, report: (w, d) => reports.push([w, d]) },
+      view,
+    );
+    cleanup.push(() => feed.stop());
+    await feed.start();
+    await trees.claim(root, take(root, 1, 2));
+    await trees.claim(root, take(root, 2, 2));
+    await clock.advance(0);
+    expect(view.trees.get(root)!.version).toBe(3);
+    const fresh = await loseStore();
+    await fresh.register(root, hostShape(root)); // version 1 again: older than the view
+    await clock.advance(0);
+    const t = view.trees.get(root)!;
+    expect(t.version).toBe(1);
+    expect(t.providers.get(root)!.usages).toEqual({ VCPU: 0, MEMORY_MB: 0 }); // the lost claims are gone
+    expect(reports).toEqual([['treeWentBack', expect.objectContaining({ root, from: 3, to: 1, count: 1 })]]);
+    // …and it follows the tree from there: a claim on the generations it now holds succeeds.
+    expect((await fresh.claim(root, take(root, 3, 1))).ok).toBe(true);
+    await clock.advance(0);
+    expect(view.trees.get(root)!.version).toBe(2);
+  });
+
+  it('resyncAll drops the trees the store no longer has and takes the ones registered again', async () => {
+    const { clock, fb, inner, roots, loseStore } = await treesOf(3);
+    const view = new ShardView();
+    const feed = new ShardFeed(
+      { bus: fb, store: inner, cell: CELL, shard: 0, shardCount: 1, report: () => {} },
+      view,
+    );
+    cleanup.push(() => feed.stop());
+    expect(await feed.start()).toBe(3);
+    const fresh = await loseStore();
+    await fresh.register(roots[0]!, hostShape(roots[0]!));
+    expect(await feed.resyncAll()).toBe(1); // two hosts never came back
+    await clock.advance(0);
+    expect([...view.trees.keys()]).toEqual([roots[0]]);
+    await fresh.register(roots[1]!, hostShape(roots[1]!));
+    await clock.advance(0);
+    expect([...view.trees.keys()].sort()).toEqual([roots[0], roots[1]].sort());
+  });
 
   it('holds events during the resync and applies the newer ones after it', async () => {
     const { clock, fb, inner, trees, roots } = await treesOf(4);

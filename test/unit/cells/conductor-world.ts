@@ -81,6 +81,8 @@ export interface ConductorWorld {
   submit(job: Omit<ConductorJob, 'userId' | 'projectId' | 'acceptedAt'>): Promise<void>;
   get(n: number): Promise<InstanceRecord | undefined>;
   until(what: string, check: () => boolean | Promise<boolean>, maxMs?: number): Promise<void>;
+  /** With `registry: true`: the cell's registry and record (instance mappings, as the API writes them). */
+  readonly cells?: { readonly registry: CellRegistry; readonly cellUuid: string };
   /** Usage per provider as the store holds it, against capacity. */
   providers(): ReturnType<typeof storedProviders>;
   close(): Promise<void>;
@@ -91,8 +93,12 @@ export async function conductorWorld(
     hosts?: readonly FakeHostSpec[];
     driver?: FakeFleetOptions['driver'];
     maxBuildAttempts?: number;
+    buildStallMs?: number;
+    buildTimeoutMs?: number;
     /** Registers the cell in a CellRegistry, so the roles map hosts (as a deployment does). */
     registry?: boolean;
+    /** The conductor leader's reconcile pass (default: the deployment's default period). */
+    reconcile?: { intervalMs?: number; hostsInFlight?: number };
   } = {},
 ): Promise<ConductorWorld> {
   const clock = new VirtualClock(Date.parse('2026-01-01T00:00:00Z'));
@@ -117,6 +123,9 @@ export async function conductorWorld(
     askTimeoutMs: 1_000,
     operationTimeoutMs: 5_000,
     ...(opts.maxBuildAttempts ? { maxBuildAttempts: opts.maxBuildAttempts } : {}),
+    ...(opts.reconcile ? { reconcile: opts.reconcile } : {}),
+    ...(opts.buildStallMs ? { buildStallMs: opts.buildStallMs } : {}),
+    ...(opts.buildTimeoutMs ? { buildTimeoutMs: opts.buildTimeoutMs } : {}),
   };
   const start = async (id: string, roles: Parameters<typeof startCellRoles>[0]['roles']) => {
     const bus = broker.connect();
@@ -181,6 +190,7 @@ export async function conductorWorld(
     replica: (id) => start(id, { conductor: true }),
     shardReplica: (id) => start(id, { shards: [0, 1] }),
     shardsFirst,
+    ...(registry && registered ? { cells: { registry, cellUuid: registered.uuid } } : {}),
     async boot(n, more = {}) {
       const rec = newInstanceRecord(
         {

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_RECONCILE_INTERVAL_MS } from '../../../cells/reconcile.ts';
 import { DEFAULT_DEPLOY_CONFIG, resolveConfig } from '../../../deploy/config.ts';
 
 function file(text: string): string {
@@ -33,6 +34,16 @@ describe('deploy config', () => {
     expect(resolveConfig({ nats: 'nats://flag:1' }, env).nats).toBe('nats://flag:1');
   });
 
+  it('the API knobs: cell_timeout_ms and quota_reconcile_ms from the file, flags over it', () => {
+    const config = file('cell_timeout_ms: 1500\nquota_reconcile_ms: 60000\n');
+    expect(resolveConfig({ config }, {})).toMatchObject({ cellTimeoutMs: 1500, quotaReconcileMs: 60_000 });
+    expect(resolveConfig({ config, cellTimeoutMs: '250' }, {}).cellTimeoutMs).toBe(250);
+    expect(DEFAULT_DEPLOY_CONFIG.cellTimeoutMs).toBe(10_000);
+    expect(() => resolveConfig({ cellTimeoutMs: '0' }, {})).toThrow(
+      /cellTimeoutMs: must be a positive integer/,
+    );
+  });
+
   it('refuses unknown keys, bad numbers and bad prefixes with the source named', () => {
     expect(() => resolveConfig({ config: file('natz: x\n') }, {})).toThrow(/unknown key "natz"/);
     expect(() => resolveConfig({ config: file('- a\n') }, {})).toThrow(/must be a mapping/);
@@ -42,6 +53,16 @@ describe('deploy config', () => {
     );
     expect(() => resolveConfig({ leaseTtlMs: 'soon' }, {})).toThrow(/leaseTtlMs: must be a positive integer/);
     expect(() => resolveConfig({ prefix: 'a.b' }, {})).toThrow(/prefix: letters and digits only/);
+  });
+
+  it('reconcile_interval_ms: 60 s by default, from the file or the flag, never zero', () => {
+    expect(DEFAULT_DEPLOY_CONFIG.reconcileIntervalMs).toBe(DEFAULT_RECONCILE_INTERVAL_MS);
+    const config = file('reconcile_interval_ms: 15000\n');
+    expect(resolveConfig({ config }, {}).reconcileIntervalMs).toBe(15_000);
+    expect(resolveConfig({ config, reconcileIntervalMs: '5000' }, {}).reconcileIntervalMs).toBe(5_000);
+    expect(() => resolveConfig({ reconcileIntervalMs: '0' }, {})).toThrow(
+      /reconcileIntervalMs: must be a positive integer/,
+    );
   });
 
   it('takes every member of a cluster: a YAML list, or comma-separated in a flag or the environment', () => {

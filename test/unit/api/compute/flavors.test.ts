@@ -75,7 +75,8 @@ describe('flavor create and show', () => {
       body: F({ name: 'x', ram: '0', vcpus: 1, disk: 1 }),
       status: 400,
       fault: 'badRequest',
-      message: 'memory_mb must be >= 1',
+      // Nova's validator reads "0" as 0 before checking the minimum (validators.py _validate_minimum).
+      message: 'Invalid input for field/attribute ram. Value: 0. 0 is less than the minimum of 1',
     },
     {
       name: 'bad id chars',

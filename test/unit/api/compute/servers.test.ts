@@ -145,6 +145,19 @@ describe('/servers on the embedded control plane', () => {
     );
   });
 
+  it('quota: a finished delete gives its share back (the conductor releases it), not before', async () => {
+    await world(1, 2);
+    expect((await call('PUT', '/os-quota-sets/admin', { quota_set: { instances: 1 } })).status).toBe(200);
+    const first = (await boot('a')).body.server.id as string;
+    await settled(first);
+    expect((await boot('b')).status).toBe(403);
+    expect((await call('DELETE', `/servers/${first}`)).status).toBe(204);
+    await until('deleted', async () => (await call('GET', `/servers/${first}`)).status === 404);
+    const detail = await call('GET', '/os-quota-sets/admin/detail');
+    expect(detail.body.quota_set.instances).toEqual({ in_use: 0, limit: 1, reserved: 0 });
+    expect((await boot('b')).status).toBe(202);
+  });
+
   it('lists merge-sorted across cells: paging visits every server once, in order; filters apply', async () => {
     await world(2, 3);
     const ids: string[] = [];
