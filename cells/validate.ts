@@ -61,15 +61,18 @@ function parseUrl(value: string): URL | undefined {
   }
 }
 
-/** A NATS URL (`nats://host:4222`, `tls://…`, `ws(s)://…`, `memory://…`) or a subject prefix (`cp.cell1`). */
+/**
+ * A NATS URL (`nats://host:4222`, `tls://…`, `ws(s)://…`, `memory://…`), the URLs of a cell's own
+ * NATS cluster separated by commas, or a subject prefix (`cp.cell1`).
+ */
 export function checkTransport(value: string): string {
   if (value.length > MAX_URL_LENGTH)
     invalid(`transport is longer than ${MAX_URL_LENGTH} characters`, 'transport');
   if (SUBJECT_PREFIX.test(value)) return value;
-  const url = parseUrl(value);
-  if (!url || !TRANSPORT_SCHEMES.includes(url.protocol)) {
+  const urls = value.split(',').map(parseUrl);
+  if (urls.some((url) => !url || !TRANSPORT_SCHEMES.includes(url.protocol))) {
     invalid(
-      `transport ${JSON.stringify(value)} is neither a NATS URL (${TRANSPORT_SCHEMES.map((s) => `${s}//`).join(', ')}) nor a subject prefix of dotted tokens without wildcards (e.g. "cp.cell1")`,
+      `transport ${JSON.stringify(value)} is neither a NATS URL (${TRANSPORT_SCHEMES.map((s) => `${s}//`).join(', ')}; a cluster's separated by commas) nor a subject prefix of dotted tokens without wildcards (e.g. "cp.cell1")`,
       'transport',
     );
   }

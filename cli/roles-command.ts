@@ -37,10 +37,16 @@ function withConnection(cmd: Command): Command {
     .option('--config <file>', 'YAML/JSON config file (default: $CELLPLANE_CONFIG)')
     .option('--lease-ttl-ms <ms>', 'leader lease TTL')
     .option('--ack-wait-ms <ms>', 'job ack-wait of the conductors')
+    .option(
+      '--stream-replicas <n>',
+      'NATS servers holding a copy of each JetStream stream: 3 on a 3-node cluster (default: $CELLPLANE_STREAM_REPLICAS, config, 1)',
+    )
     .option('--replica-id <id>', 'name of this replica (default: <hostname>-<pid>)');
 }
 
-function configOf(o: ConfigFlags & { leaseTtlMs?: string; ackWaitMs?: string }) {
+type RoleFlags = ConfigFlags & { leaseTtlMs?: string; ackWaitMs?: string; streamReplicas?: string };
+
+function configOf(o: RoleFlags) {
   return resolveConfig(configFlags(o));
 }
 
@@ -109,7 +115,7 @@ export function registerRoles(program: Command): void {
       const api = await startApi(cluster, { onLog: (line) => console.error(`cellplane api: ${line}`) });
       const address = await api.app.listen({ host: o.listen, port: o.port });
       console.error(
-        `cellplane api: ${address}/v2.1 on NATS ${config.nats}, etcd ${config.etcd}, Redis ${config.redis}`,
+        `cellplane api: ${address}/v2.1 on NATS ${config.nats} (streams ×${config.streamReplicas}), etcd ${config.etcd}, Redis ${config.redis}`,
       );
       console.log(`ready api ${address}/v2.1`);
       untilSignal('api', async () => {
@@ -275,7 +281,7 @@ export function registerRoles(program: Command): void {
     });
 }
 
-function configFlags(o: ConfigFlags & { leaseTtlMs?: string; ackWaitMs?: string }): ConfigFlags {
+function configFlags(o: RoleFlags): ConfigFlags {
   return {
     nats: o.nats,
     etcd: o.etcd,
@@ -284,5 +290,6 @@ function configFlags(o: ConfigFlags & { leaseTtlMs?: string; ackWaitMs?: string 
     config: o.config,
     leaseTtlMs: o.leaseTtlMs,
     ackWaitMs: o.ackWaitMs,
+    streamReplicas: o.streamReplicas,
   };
 }

@@ -7,10 +7,12 @@ import {
   ensureOpenStackTools,
   REDIS_PERSISTENCE,
   type RedisPersistence,
+  type ServicesState,
   servicesDown,
   servicesStatus,
   servicesUp,
 } from './services.ts';
+import { DEFAULT_HA_BASE_PORTS, HA_MEMBERS } from './services-ha.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -25,19 +27,58 @@ function redisPersistence(value: string): RedisPersistence {
   return mode;
 }
 
+/**
+ * What `services up` prints on stdout, for `eval`: the variables the roles read. With --ha the
+ * NATS and etcd URLs list every member and streams get one replica per NATS node; a comment says
+ * that Redis is not replicated.
+ */
+export function envLines(state: ServicesState): string[] {
+  return [
+    `export CELLPLANE_NATS_URL=${state.urls.nats}`,
+    `export CELLPLANE_ETCD_URL=${state.urls.etcd}`,
+    `export CELLPLANE_REDIS_URL=${state.urls.redis}`,
+    `export CELLPLANE_STREAM_REPLICAS=${state.ha ? state.ha.nats.length : 1}`,
+    ...(state.ha
+      ? [
+          '# Redis is one server, not replicated: losing it stops the control plane until it is back (production: a replica with Sentinel, see deploy/README.md)',
+        ]
+      : []),
+  ];
+}
+
 export function registerServices(program: Command): void {
   const services = program
     .command('services')
-    .description('start, check and stop local nats-server (JetStream), etcd and redis-server on 127.0.0.1');
+    .description(
+      'start, check and stop local nats-server (JetStream), etcd and redis-server on 127.0.0.1 (--ha: NATS and etcd as 3-member clusters)',
+    );
   const dirOpt = `data and pid directory (default: $CELLPLANE_SERVICES_DIR or ${defaultServicesDir()})`;
 
   services
     .command('up')
     .description("start the servers (installing Debian's packages if missing) and wait until they answer")
     .option('--dir <path>', dirOpt)
+    .option(
+      '--ha',
+      `NATS (JetStream, streams with ${HA_MEMBERS} replicas) and etcd as ${HA_MEMBERS}-member clusters; member i uses each port + i. Redis stays one server`,
+    )
     .option('--nats-port <port>', `NATS client port (default ${DEFAULT_PORTS.nats})`, port)
+    .option(
+      '--nats-cluster-port <port>',
+      `with --ha: NATS cluster (route) port (default ${DEFAULT_HA_BASE_PORTS.natsCluster})`,
+      port,
+    )
+    .option(
+      '--nats-monitor-port <port>',
+      `with --ha: NATS monitoring port (default ${DEFAULT_HA_BASE_PORTS.natsMonitor})`,
+      port,
+    )
     .option('--etcd-port <port>', `etcd client port (default ${DEFAULT_PORTS.etcd})`, port)
-    .option('--etcd-peer-port <port>', `etcd peer port (default ${DEFAULT_PORTS.etcdPeer})`, port)
+    .option(
+      '--etcd-peer-port <port>',
+      `etcd peer port (default ${DEFAULT_PORTS.etcdPeer}; ${DEFAULT_HA_BASE_PORTS.etcdPeer} with --ha)`,
+      port,
+    )
     .option('--redis-port <port>', `Redis port (default ${DEFAULT_PORTS.redis})`, port)
     .option('--random-ports', 'pick free ports (so several runs can coexist)')
     .option(
@@ -46,8 +87,12 @@ export function registerServices(program: Command): void {
       redisPersistence,
     )
     .action(async (o) => {
+      if (!o.ha && (o.natsClusterPort || o.natsMonitorPort))
+        throw new Error('--nats-cluster-port and --nats-monitor-port only apply with --ha');
       const ports: Record<string, number> = {};
       if (o.natsPort) ports.nats = o.natsPort;
+      if (o.natsClusterPort) ports.natsCluster = o.natsClusterPort;
+      if (o.natsMonitorPort) ports.natsMonitor = o.natsMonitorPort;
       if (o.etcdPort) ports.etcd = o.etcdPort;
       if (o.etcdPeerPort) ports.etcdPeer = o.etcdPeerPort;
       if (o.redisPort) ports.redis = o.redisPort;
@@ -56,11 +101,10 @@ export function registerServices(program: Command): void {
         ports,
         randomPorts: !!o.randomPorts,
         ...(o.redisPersistence ? { redisPersistence: o.redisPersistence } : {}),
+        ha: !!o.ha,
         log: (l) => console.error(l),
       });
-      console.log(`export CELLPLANE_NATS_URL=${state.urls.nats}`);
-      console.log(`export CELLPLANE_ETCD_URL=${state.urls.etcd}`);
-      console.log(`export CELLPLANE_REDIS_URL=${state.urls.redis}`);
+      for (const line of envLines(state)) console.log(line);
     });
 
   services

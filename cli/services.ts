@@ -3,39 +3,75 @@
  * JetStream), etcd and redis-server — on 127.0.0.1, with all data under one directory.
  * Installs Debian's packages when a binary is missing (as root, without letting the
  * distro start its own services). Stops exactly the processes it started, recorded in
- * `<dir>/services.json`.
+ * `<dir>/services.json`. With `ha`, NATS and etcd run as three-member clusters
+ * (services-ha.ts); Redis is one server either way.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  checkPorts,
+  DEFAULT_HA_BASE_PORTS,
+  type HaLayout,
+  haUnits,
+  haUrls,
+  layoutFromBases,
+  layoutFromFreePorts,
+  natsClusterFormed,
+  withBases,
+} from './services-ha.ts';
+import { ensureInstalled, findBinary, SERVICE_NAMES, type ServiceName } from './services-install.ts';
+import { freePorts, freeStablePorts, portReleased, portTaken } from './services-ports.ts';
 
-export type ServiceName = 'nats' | 'etcd' | 'redis';
-export const SERVICE_NAMES: readonly ServiceName[] = ['nats', 'etcd', 'redis'];
+export {
+  aptInstall,
+  ensureInstalled,
+  ensureOpenStackTools,
+  findBinary,
+  OPENSTACK_TOOLS,
+  SERVICE_NAMES,
+  type ServiceName,
+} from './services-install.ts';
+export { freePorts } from './services-ports.ts';
 
 export interface ServicePorts {
   nats: number;
   etcd: number;
   etcdPeer: number;
   redis: number;
+  /** With --ha: the first NATS node's cluster (route) port; node i uses it + i. */
+  natsCluster?: number;
+  /** With --ha: the first NATS node's monitoring port; node i uses it + i. */
+  natsMonitor?: number;
 }
 
 export interface ServicesState {
   dir: string;
+  /** The ports (with --ha: of each cluster's first member). */
   ports: ServicePorts;
-  pids: Partial<Record<ServiceName, number>>;
+  /** The process of each unit: `nats`, `etcd`, `redis`; with --ha `nats1`…`nats3`, `etcd1`…`etcd3`, `redis`. */
+  pids: Partial<Record<string, number>>;
+  /** Client URLs; with --ha those of NATS and etcd list every member, comma-separated. */
   urls: { nats: string; etcd: string; redis: string };
+  /** With --ha: where each member of the NATS and etcd clusters listens. */
+  ha?: HaLayout;
 }
 
-const BINARIES: Record<ServiceName, { paths: string[]; pkg: string }> = {
-  nats: {
-    paths: ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'],
-    pkg: 'nats-server',
-  },
-  etcd: { paths: ['/usr/bin/etcd', '/usr/local/bin/etcd'], pkg: 'etcd-server' },
-  redis: { paths: ['/usr/bin/redis-server', '/usr/local/bin/redis-server'], pkg: 'redis-server' },
-};
+/** One server process of a services directory. */
+export interface Unit {
+  /** Its key in `pids`, its log file `<key>.log`. */
+  readonly key: string;
+  readonly service: ServiceName;
+  readonly url: string;
+  /** Every port it listens on. */
+  readonly ports: readonly number[];
+  /** Its command-line arguments (writes its config file where it has one). */
+  args(): string[];
+  /** Whether it answers (for a cluster member: whether it serves as part of the cluster). */
+  ready(): Promise<boolean>;
+}
 
 export const DEFAULT_PORTS: ServicePorts = { nats: 14222, etcd: 12379, etcdPeer: 12380, redis: 16379 };
 
@@ -54,82 +90,6 @@ export const defaultServicesDir = (): string =>
 
 type Log = (line: string) => void;
 
-export function findBinary(name: ServiceName): string | undefined {
-  return BINARIES[name].paths.find((p) => existsSync(p));
-}
-
-/** Installs Debian packages with apt-get, without letting their services start. Needs root. */
-export function aptInstall(pkgs: readonly string[], log: Log = () => {}): void {
-  if (pkgs.length === 0) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(
-      `missing ${pkgs.join(', ')}: install them with "sudo apt-get install -y ${pkgs.join(' ')}"`,
-    );
-  }
-  log(`installing ${pkgs.join(' ')} from Debian (distro services stay stopped)…`);
-  const policy = '/usr/sbin/policy-rc.d';
-  const hadPolicy = existsSync(policy);
-  if (!hadPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
-  try {
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    execFileSync('apt-get', ['update', '-q'], { stdio: 'ignore', env });
-    execFileSync('apt-get', ['install', '-y', '-q', ...pkgs], { stdio: 'ignore', env });
-  } finally {
-    if (!hadPolicy) rmSync(policy, { force: true });
-  }
-}
-
-/** Installs the Debian packages of any missing server. Needs root and apt-get. */
-export function ensureInstalled(log: Log = () => {}): void {
-  const missing = SERVICE_NAMES.filter((n) => !findBinary(n));
-  aptInstall(
-    missing.map((n) => BINARIES[n].pkg),
-    log,
-  );
-  const still = SERVICE_NAMES.filter((n) => !findBinary(n));
-  if (still.length) throw new Error(`apt-get finished but ${still.join(', ')} is still missing`);
-}
-
-/**
- * The OpenStack peers the compatibility tests and benchmarks run against: the `openstack`
- * CLI with osc-placement, and the real Placement API server (Debian's Zed packages); plus
- * Debian's headless Chromium, which renders the simulator's HTML report in a test.
- */
-export const OPENSTACK_TOOLS = [
-  { pkg: 'python3-openstackclient', path: '/usr/bin/openstack' },
-  { pkg: 'python3-osc-placement', path: '/usr/lib/python3/dist-packages/osc_placement' },
-  { pkg: 'python3-placement', path: '/usr/bin/placement-api' },
-  { pkg: 'chromium', path: '/usr/bin/chromium' },
-] as const;
-
-export function ensureOpenStackTools(log: Log = () => {}): void {
-  aptInstall(
-    OPENSTACK_TOOLS.filter((t) => !existsSync(t.path)).map((t) => t.pkg),
-    log,
-  );
-  const still = OPENSTACK_TOOLS.filter((t) => !existsSync(t.path));
-  if (still.length)
-    throw new Error(`apt-get finished but ${still.map((t) => t.pkg).join(', ')} is still missing`);
-}
-
-/** Asks the OS for `n` free loopback ports. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<import('node:net').Server>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
 function urlsFor(ports: ServicePorts): ServicesState['urls'] {
   return {
     nats: `nats://127.0.0.1:${ports.nats}`,
@@ -138,11 +98,12 @@ function urlsFor(ports: ServicePorts): ServicesState['urls'] {
   };
 }
 
-function launch(dir: string, name: ServiceName, args: string[]): ChildProcess {
-  const bin = findBinary(name);
-  if (!bin) throw new Error(`${name} is not installed (run "cellplane services up" as root to install it)`);
-  const out = openSync(join(dir, `${name}.log`), 'a');
-  const child = spawn(bin, args, { detached: true, stdio: ['ignore', out, out] });
+function launch(dir: string, unit: Unit): ChildProcess {
+  const bin = findBinary(unit.service);
+  if (!bin)
+    throw new Error(`${unit.service} is not installed (run "cellplane services up" as root to install it)`);
+  const out = openSync(join(dir, `${unit.key}.log`), 'a');
+  const child = spawn(bin, unit.args(), { detached: true, stdio: ['ignore', out, out] });
   child.unref();
   return child;
 }
@@ -237,13 +198,18 @@ function probe(port: number, send: string | undefined, ok: (s: string) => boolea
   });
 }
 
-function alive(pid: number | undefined): boolean {
+/** Whether process `pid` runs: an exited one its parent has not reaped yet (a zombie) does not. */
+export function isRunning(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 }
 
@@ -260,8 +226,56 @@ export interface UpOptions {
   randomPorts?: boolean;
   /** Default DEFAULT_REDIS_PERSISTENCE (append-only file, fsynced every second). */
   redisPersistence?: RedisPersistence;
+  /** NATS (JetStream) and etcd as three-member clusters on loopback (services-ha.ts). */
+  ha?: boolean;
   timeoutMs?: number;
   log?: Log;
+}
+
+/** Where a new directory's services listen. */
+async function choosePorts(opts: UpOptions): Promise<{ ports: ServicePorts; ha?: HaLayout }> {
+  if (!opts.ha) {
+    if (!opts.randomPorts) return { ports: { ...DEFAULT_PORTS, ...opts.ports } };
+    const [nats, etcd, etcdPeer, redis] = (await freePorts(4)) as [number, number, number, number];
+    return { ports: { nats, etcd, etcdPeer, redis, ...opts.ports } };
+  }
+  const { redis: givenRedis, ...given } = opts.ports ?? {};
+  let ha: HaLayout;
+  let redis: number;
+  if (opts.randomPorts) {
+    const free = await freeStablePorts(16);
+    ha = withBases(layoutFromFreePorts(free), given);
+    redis = givenRedis ?? free[15]!;
+  } else {
+    ha = layoutFromBases({ ...DEFAULT_HA_BASE_PORTS, ...given });
+    redis = givenRedis ?? DEFAULT_PORTS.redis;
+  }
+  checkPorts(ha, { redis });
+  const [n, e] = [ha.nats[0]!, ha.etcd[0]!];
+  const ports = {
+    nats: n.client,
+    natsCluster: n.cluster,
+    natsMonitor: n.monitor,
+    etcd: e.client,
+    etcdPeer: e.peer,
+    redis,
+  };
+  return { ports, ha };
+}
+
+/** The processes of a directory, in start order. */
+export function unitsOf(state: ServicesState, opts: Pick<UpOptions, 'redisPersistence'> = {}): Unit[] {
+  const { dir, ports } = state;
+  const single: Unit[] = SERVICE_NAMES.map((name) => ({
+    key: name,
+    service: name,
+    url: urlsFor(ports)[name],
+    ports: name === 'etcd' ? [ports.etcd, ports.etcdPeer] : [ports[name]],
+    args: () =>
+      argsFor(dir, name, ports, { redisPersistence: opts.redisPersistence ?? DEFAULT_REDIS_PERSISTENCE }),
+    ready: () => isReady(name, ports),
+  }));
+  return state.ha ? [...haUnits(dir, state.ha), ...single.filter((u) => u.service === 'redis')] : single;
 }
 
 /** Starts whatever is not already running for `dir`; returns the URLs. Idempotent. */
@@ -271,49 +285,66 @@ export async function servicesUp(opts: UpOptions = {}): Promise<ServicesState> {
   mkdirSync(dir, { recursive: true });
   ensureInstalled(log);
   const prev = readState(dir);
-  let ports: ServicePorts;
-  if (prev) ports = prev.ports;
-  else if (opts.randomPorts) {
-    const [nats, etcd, etcdPeer, redis] = (await freePorts(4)) as [number, number, number, number];
-    ports = { nats, etcd, etcdPeer, redis, ...opts.ports };
-  } else ports = { ...DEFAULT_PORTS, ...opts.ports };
-  const state: ServicesState = { dir, ports, pids: { ...prev?.pids }, urls: urlsFor(ports) };
-  // Check every port before starting anything, so a conflict leaves nothing half-started.
-  const toStart: ServiceName[] = [];
-  for (const name of SERVICE_NAMES) {
-    const ready = await isReady(name, ports);
-    if (alive(state.pids[name]) && ready) continue;
-    if (ready) {
-      const p = name === 'etcd' ? ports.etcd : ports[name];
-      throw new Error(
-        `port of ${name} (${p}) is taken by a process this directory did not start; choose other ports`,
-      );
+  if (prev && !!prev.ha !== !!opts.ha)
+    throw new Error(
+      `${dir} holds ${prev.ha ? 'clustered (--ha)' : 'single-server'} services: stop them first ("cellplane services down --dir ${dir}") or use another --dir`,
+    );
+  const chosen = prev ? { ports: prev.ports, ha: prev.ha } : await choosePorts(opts);
+  const { ports, ha } = chosen;
+  const urls = ha ? { ...haUrls(ha), redis: urlsFor(ports).redis } : urlsFor(ports);
+  const state: ServicesState = { dir, ports, pids: { ...prev?.pids }, urls, ...(ha ? { ha } : {}) };
+  const units = unitsOf(state, opts);
+  // Check every port before starting anything, so a conflict leaves nothing half-started. A unit
+  // whose recorded process lives is this directory's (an etcd member without quorum does not
+  // answer, yet is ours).
+  const toStart: Unit[] = [];
+  for (const unit of units) {
+    if (isRunning(state.pids[unit.key])) continue;
+    const ranBefore = state.pids[unit.key] !== undefined;
+    for (const p of unit.ports) {
+      if ((await portTaken(p)) && !(ranBefore && (await portReleased(p))))
+        throw new Error(
+          `port of ${unit.key} (${p}) is taken by a process this directory did not start; choose other ports`,
+        );
     }
-    toStart.push(name);
+    toStart.push(unit);
   }
   const stateFile = join(dir, 'services.json');
-  for (const name of toStart) {
-    const persistence = { redisPersistence: opts.redisPersistence ?? DEFAULT_REDIS_PERSISTENCE };
-    const child = launch(dir, name, argsFor(dir, name, ports, persistence));
-    state.pids[name] = child.pid;
+  for (const unit of toStart) {
+    const child = launch(dir, unit);
+    state.pids[unit.key] = child.pid;
     writeFileSync(stateFile, JSON.stringify(state, null, 2));
-    log(`started ${name} (pid ${child.pid})`);
+    log(`started ${unit.key} (pid ${child.pid})`);
   }
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
-  for (const name of SERVICE_NAMES) {
-    while (!(await isReady(name, ports))) {
-      if (!alive(state.pids[name])) {
-        throw new Error(`${name} exited during start-up; see ${join(dir, `${name}.log`)}`);
-      }
+  const waitFor = async (
+    what: string,
+    logName: string,
+    pid: number | undefined,
+    ok: () => Promise<boolean>,
+  ) => {
+    while (!(await ok())) {
+      if (pid !== undefined && !isRunning(pid))
+        throw new Error(`${what} exited during start-up; see ${join(dir, `${logName}.log`)}`);
       if (Date.now() > deadline)
-        throw new Error(`${name} not ready in time; see ${join(dir, `${name}.log`)}`);
+        throw new Error(`${what} not ready in time; see ${join(dir, `${logName}.log`)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    log(`${name} ready at ${state.urls[name]}`);
+  };
+  for (const unit of units) {
+    await waitFor(unit.key, unit.key, state.pids[unit.key], () => unit.ready());
+    log(`${unit.key} ready at ${unit.url}`);
+  }
+  if (ha) {
+    await waitFor('the NATS cluster', ha.nats[0]!.unit, undefined, () => natsClusterFormed(ha));
+    log(`NATS cluster formed: JetStream on ${ha.nats.length} nodes`);
   }
   return state;
 }
+
+/** How long a stopped server may take to exit before it is killed. */
+const STOP_GRACE_MS = 5_000;
 
 /** Stops the processes recorded for `dir` (SIGTERM, then SIGKILL) and optionally deletes their data. */
 export async function servicesDown(
@@ -321,32 +352,50 @@ export async function servicesDown(
   opts: { purge?: boolean; log?: Log } = {},
 ): Promise<void> {
   const state = readState(dir);
-  for (const name of SERVICE_NAMES) {
-    const pid = state?.pids[name];
-    if (!alive(pid)) continue;
-    process.kill(pid!, 'SIGTERM');
-    const deadline = Date.now() + 5000;
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (alive(pid)) process.kill(pid!, 'SIGKILL');
-    opts.log?.(`stopped ${name} (pid ${pid})`);
-  }
+  const running = Object.entries(state?.pids ?? {}).filter(([, pid]) => isRunning(pid)) as Array<
+    [string, number]
+  >;
+  const stop = async (group: Array<[string, number]>) => {
+    for (const [, pid] of group) process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while (group.some(([, pid]) => isRunning(pid)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    for (const [key, pid] of group) {
+      if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+      opts.log?.(`stopped ${key} (pid ${pid})`);
+    }
+  };
+  // etcd members one at a time: a leader told to stop first hands its leadership to a live
+  // member, which takes seconds when the others are stopping at the same moment.
+  const isEtcd = (key: string) => /^etcd\d*$/.test(key);
+  await stop(running.filter(([key]) => !isEtcd(key)));
+  for (const member of running.filter(([key]) => isEtcd(key))) await stop([member]);
   if (opts.purge) rmSync(dir, { recursive: true, force: true });
   else if (state) rmSync(join(dir, 'services.json'), { force: true });
 }
 
-export async function servicesStatus(
-  dir = defaultServicesDir(),
-): Promise<Array<{ name: ServiceName; pid?: number; running: boolean; ready: boolean; url: string }>> {
+export interface ServiceStatus {
+  /** The unit: `nats`, `etcd`, `redis`, or with --ha `nats1`…`etcd3`. */
+  name: string;
+  service: ServiceName;
+  pid?: number;
+  running: boolean;
+  ready: boolean;
+  url: string;
+}
+
+export async function servicesStatus(dir = defaultServicesDir()): Promise<ServiceStatus[]> {
   const state = readState(dir);
   if (!state) return [];
   return Promise.all(
-    SERVICE_NAMES.map(async (name) => {
-      const pid = state.pids[name];
-      const row: { name: ServiceName; pid?: number; running: boolean; ready: boolean; url: string } = {
-        name,
-        running: alive(pid),
-        ready: await isReady(name, state.ports),
-        url: state.urls[name],
+    unitsOf(state).map(async (unit) => {
+      const pid = state.pids[unit.key];
+      const row: ServiceStatus = {
+        name: unit.key,
+        service: unit.service,
+        running: isRunning(pid),
+        ready: await unit.ready(),
+        url: unit.url,
       };
       if (pid !== undefined) row.pid = pid;
       return row;

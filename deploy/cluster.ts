@@ -60,8 +60,9 @@ export async function connectCluster(
   name: string,
   connectOpts: ConnectOptions = {},
 ): Promise<Cluster> {
-  const bus = await NatsBus.connect({ servers: config.nats.split(','), prefix: config.prefix, name });
-  const coordinator = new EtcdCoordinator({ hosts: config.etcd.split(','), prefix: `/${config.prefix}` });
+  const streamReplicas = config.streamReplicas;
+  const bus = await NatsBus.connect({ servers: config.nats, prefix: config.prefix, name, streamReplicas });
+  const coordinator = new EtcdCoordinator({ hosts: config.etcd, prefix: `/${config.prefix}` });
   const registry = new CellRegistry(coordinator, { clock: systemClock });
   const ports = new Map<string, Promise<CellPorts & { close(): Promise<void> }>>();
   const open = async (cell: CellRecord) => {
@@ -76,6 +77,7 @@ export async function connectCluster(
         servers: cell.transport,
         prefix: config.prefix,
         name: `${name}-${cell.name}`,
+        streamReplicas,
       });
       cellBus = own;
       closeBus = () => own.close();

@@ -1,12 +1,14 @@
 /**
  * Where the role processes (`cellplane api|conductor|scheduler|agents`) find NATS, etcd and
  * Redis, and the knobs they share. Precedence: command-line flags, then environment
- * (CELLPLANE_NATS_URL, CELLPLANE_ETCD_URL, CELLPLANE_REDIS_URL, CELLPLANE_PREFIX), then the
- * config file (`--config cellplane.yaml`, YAML or JSON, snake_case keys), then defaults.
+ * (CELLPLANE_NATS_URL, CELLPLANE_ETCD_URL, CELLPLANE_REDIS_URL, CELLPLANE_PREFIX,
+ * CELLPLANE_STREAM_REPLICAS), then the config file (`--config cellplane.yaml`, YAML or JSON,
+ * snake_case keys), then defaults. `nats` and `etcd` name every member of a cluster: a YAML list,
+ * or comma-separated in one string (as in flags and the environment); the roles connect to all.
  *
  * ```yaml
- * nats: nats://10.0.0.5:4222
- * etcd: http://10.0.0.6:2379
+ * nats: [nats://10.0.0.5:4222, nats://10.0.0.6:4222, nats://10.0.0.7:4222]
+ * etcd: http://10.0.0.5:2379,http://10.0.0.6:2379,http://10.0.0.7:2379
  * redis: redis://10.0.0.7:6379/0     # the API's store; each cell names its own Redis
  * prefix: prod                      # isolates subjects, keys and streams of one deployment
  * lease_ttl_ms: 5000                # leader leases (conductors, scheduler shards)
@@ -18,6 +20,7 @@
  * cell_timeout_ms: 10000            # (api) a cell slower than this to answer a list, a read or a
  *                                   # health probe counts as down for that request
  * quota_reconcile_ms: 300000        # (api) period of the pass that recounts quota usage from the cells
+ * stream_replicas: 3                # copies of each JetStream stream (1: a single NATS server)
  * ```
  */
 import { readFileSync } from 'node:fs';
@@ -26,9 +29,13 @@ import { DEFAULT_QUOTA_RECONCILE_INTERVAL_MS } from '../api/compute/quota-reconc
 import { DEFAULT_BUILD_STALL_MS, DEFAULT_BUILD_TIMEOUT_MS } from '../cells/build-watch.ts';
 import { DEFAULT_CELL_TIMEOUT_MS } from '../cells/cross-cell-list.ts';
 import { DEFAULT_RECONCILE_INTERVAL_MS } from '../cells/reconcile.ts';
+import { MAX_STREAM_REPLICAS } from '../core/adapters/nats/bus-support.ts';
+import { serverList } from '../core/adapters/shared/urls.ts';
 
 export interface DeployConfig {
+  /** The NATS servers, comma-separated (every node of a cluster). */
   readonly nats: string;
+  /** The etcd members, comma-separated. */
   readonly etcd: string;
   readonly redis: string;
   readonly prefix: string;
@@ -41,6 +48,8 @@ export interface DeployConfig {
   readonly buildTimeoutMs: number;
   readonly cellTimeoutMs: number;
   readonly quotaReconcileMs: number;
+  /** Servers holding a copy of each JetStream stream: 1, or 3 on a 3-node cluster (at most 5). */
+  readonly streamReplicas: number;
 }
 
 export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
@@ -56,6 +65,7 @@ export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
   buildTimeoutMs: DEFAULT_BUILD_TIMEOUT_MS,
   cellTimeoutMs: DEFAULT_CELL_TIMEOUT_MS,
   quotaReconcileMs: DEFAULT_QUOTA_RECONCILE_INTERVAL_MS,
+  streamReplicas: 1,
 });
 
 const FILE_KEYS: Record<string, keyof DeployConfig> = {
@@ -71,6 +81,7 @@ const FILE_KEYS: Record<string, keyof DeployConfig> = {
   build_timeout_ms: 'buildTimeoutMs',
   cell_timeout_ms: 'cellTimeoutMs',
   quota_reconcile_ms: 'quotaReconcileMs',
+  stream_replicas: 'streamReplicas',
 };
 const NUMERIC = new Set<keyof DeployConfig>([
   'leaseTtlMs',
@@ -81,7 +92,10 @@ const NUMERIC = new Set<keyof DeployConfig>([
   'buildTimeoutMs',
   'cellTimeoutMs',
   'quotaReconcileMs',
+  'streamReplicas',
 ]);
+/** Keys naming servers: a list in a file is joined into the comma-separated form. */
+const SERVER_LISTS = new Set<keyof DeployConfig>(['nats', 'etcd']);
 
 export type ConfigFlags = Partial<Record<keyof DeployConfig, string | number | undefined>> & {
   readonly config?: string | undefined;
@@ -97,6 +111,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     etcd: env.CELLPLANE_ETCD_URL,
     redis: env.CELLPLANE_REDIS_URL,
     prefix: env.CELLPLANE_PREFIX,
+    streamReplicas: env.CELLPLANE_STREAM_REPLICAS,
   };
   for (const [k, v] of Object.entries(fromEnv)) if (v) out[k] = v;
   for (const k of Object.values(FILE_KEYS)) {
@@ -117,6 +132,11 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
     throw new Error(
       `build_timeout_ms (${out.buildTimeoutMs}) must exceed build_stall_ms (${out.buildStallMs})`,
     );
+  if ((out.streamReplicas as number) > MAX_STREAM_REPLICAS)
+    throw new Error(
+      `streamReplicas: at most ${MAX_STREAM_REPLICAS} (JetStream's maximum), got ${out.streamReplicas}`,
+    );
+  for (const k of SERVER_LISTS) out[k] = serverList(String(out[k]), k).join(',');
   if (!/^[A-Za-z0-9]+$/.test(String(out.prefix)))
     throw new Error(
       `prefix: letters and digits only (it prefixes NATS subjects), got ${JSON.stringify(out.prefix)}`,
@@ -147,8 +167,14 @@ export function readConfigFile(path: string): Partial<DeployConfig> {
       throw new Error(
         `config file ${path}: unknown key "${k}" (known: ${Object.keys(FILE_KEYS).join(', ')})`,
       );
+    if (SERVER_LISTS.has(key) && Array.isArray(v) && v.length > 0 && v.every((u) => typeof u === 'string')) {
+      out[key] = v.join(',');
+      continue;
+    }
     if (typeof v !== 'string' && typeof v !== 'number')
-      throw new Error(`config file ${path}: ${k} must be a string or a number`);
+      throw new Error(
+        `config file ${path}: ${k} must be a ${SERVER_LISTS.has(key) ? 'URL or a list of URLs' : 'string or a number'}`,
+      );
     out[key] = v;
   }
   return out as Partial<DeployConfig>;

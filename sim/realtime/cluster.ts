@@ -161,6 +161,7 @@ export class SimProcesses {
         ackWaitMs: this.o.knobs.ackWaitMs,
         maxBuildAttempts: this.o.knobs.maxBuildAttempts,
         reconcileIntervalMs: DEFAULT_DEPLOY_CONFIG.reconcileIntervalMs,
+        streamReplicas: 1, // one server per service (the run's own or the one given)
       },
     };
     this.cells.set(name, setup);

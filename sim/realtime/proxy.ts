@@ -88,6 +88,10 @@ export class CuttableProxy {
 
 /** host and port of a URL (nats://, http://, redis://), with the scheme's default port. */
 export function hostPort(url: string): { host: string; port: number } {
+  if (url.includes(','))
+    throw new Error(
+      `the real-time simulator cuts a cell's connections through one proxy per server: give it one URL per service, not a cluster (${url})`,
+    );
   const u = new URL(url);
   const defaults: Record<string, number> = { 'nats:': 4222, 'http:': 80, 'redis:': 6379 };
   const port = u.port ? Number(u.port) : defaults[u.protocol];

@@ -20,6 +20,7 @@ import type {
   WatchEvent,
 } from '../../ports/coordinator.ts';
 import { checkElectionName, PortElection } from '../shared/election.ts';
+import { serverList } from '../shared/urls.ts';
 import { systemClock } from '../system/clock.ts';
 import { fromEtcdError } from './errors.ts';
 import { checkPrefix, EtcdKeyspace } from './kv.ts';
@@ -31,8 +32,11 @@ export const ETCD_CALL_TIMEOUT_MS = 5_000;
 export const ETCD_DIAL_TIMEOUT_MS = 3_000;
 
 export interface EtcdCoordinatorOptions {
-  /** etcd client URL(s), e.g. `http://127.0.0.1:2379`. */
-  hosts: string | string[];
+  /**
+   * etcd client URL(s), e.g. `http://127.0.0.1:2379`: a list or a comma-separated string. With
+   * several members a failed call is retried on another one (etcd3's pool).
+   */
+  hosts: string | readonly string[];
   /** Every key this adapter touches lives under `<prefix>/`. */
   prefix: string;
   clock?: Clock;
@@ -53,7 +57,7 @@ export class EtcdCoordinator implements Coordinator {
     this.clock = opts.clock ?? systemClock;
     const timeout = opts.callTimeoutMs ?? ETCD_CALL_TIMEOUT_MS;
     this.client = new Etcd3({
-      hosts: opts.hosts,
+      hosts: serverList(opts.hosts, 'etcd hosts'),
       dialTimeout: ETCD_DIAL_TIMEOUT_MS,
       // gRPC deadlines are wall-clock times, whatever clock drives the rest.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),

@@ -23,19 +23,35 @@ import type {
 } from '../../ports/bus.ts';
 import { checkName, checkSubject } from '../memory/bus-checks.ts';
 import { callDetached } from '../memory/bus-inbox.ts';
-import { DEFAULT_STREAM_MAX_BYTES, mapNatsError, Names } from './bus-support.ts';
+import { serverList } from '../shared/urls.ts';
+import {
+  checkStreamReplicas,
+  DEFAULT_STREAM_MAX_BYTES,
+  DEFAULT_STREAM_REPLICAS,
+  mapNatsError,
+  Names,
+} from './bus-support.ts';
 import { openEventStream } from './eventstream.ts';
 import { openWorkQueue } from './workqueue.ts';
 
 export interface NatsBusOptions {
-  /** e.g. `nats://127.0.0.1:4222` (one or several). */
-  servers: string | string[];
+  /**
+   * e.g. `nats://127.0.0.1:4222`: one, or the servers of a cluster as a list or a comma-separated
+   * string (the client connects to one and fails over to the others).
+   */
+  servers: string | readonly string[];
   /** Connection name shown by the server's monitoring. */
   name?: string;
   /** Isolates subjects and streams (tests, shared servers): letters and digits only. */
   prefix?: string;
   /** Cap on each stream's size in bytes (JetStream reserves it). Default DEFAULT_STREAM_MAX_BYTES. */
   streamMaxBytes?: number;
+  /**
+   * Servers holding a copy of each stream (JetStream `num_replicas`); default
+   * DEFAULT_STREAM_REPLICAS. More than 1 needs a JetStream cluster of at least that many servers:
+   * refused at connect on a single server, and by the server when a stream cannot be placed.
+   */
+  streamReplicas?: number;
   /**
    * Reconnect attempts after the connection is lost; -1 (the default): forever, as a daemon must
    * (nats.js alone gives up after 10 attempts, ~20 s: a longer partition or server restart would
@@ -51,6 +67,7 @@ export interface NatsBusContext {
   readonly jsm: JetStreamManager;
   readonly names: Names;
   readonly streamMaxBytes: number;
+  readonly streamReplicas: number;
   assertOpen(): void;
   /** Registers something to stop before the connection drains; returns the unregister. */
   onClose(fn: () => Promise<void>): () => void;
@@ -66,30 +83,41 @@ export class NatsBus implements Bus, NatsBusContext {
     readonly jsm: JetStreamManager,
     readonly names: Names,
     readonly streamMaxBytes: number,
+    readonly streamReplicas: number,
   ) {}
 
   static async connect(opts: NatsBusOptions): Promise<NatsBus> {
     if (opts.prefix !== undefined && !/^[A-Za-z0-9]+$/.test(opts.prefix))
       throw new CellplaneError('invalid', `bus prefix "${opts.prefix}" must be letters and digits`);
+    const servers = serverList(opts.servers, 'NATS servers');
+    const replicas = opts.streamReplicas ?? DEFAULT_STREAM_REPLICAS;
+    checkStreamReplicas(replicas);
     let nc: NatsConnection;
     try {
       nc = await connect({
-        servers: opts.servers,
+        servers,
         maxReconnectAttempts: opts.maxReconnectAttempts ?? -1,
         reconnectTimeWait: 1_000,
         ...(opts.name ? { name: opts.name } : {}),
       });
     } catch (err) {
-      throw new CellplaneError('unavailable', `cannot connect to NATS at ${String(opts.servers)}`, {
+      throw new CellplaneError('unavailable', `cannot connect to NATS at ${servers.join(',')}`, {
         cause: err,
       });
+    }
+    if (replicas > 1 && !nc.info?.cluster) {
+      await nc.close();
+      throw new CellplaneError(
+        'invalid',
+        `${replicas} stream replicas need a NATS cluster with JetStream on at least ${replicas} servers; ${servers.join(',')} is a single server (set the stream replicas to 1)`,
+      );
     }
     const jsm = await jetstreamManager(nc).catch(async (err) => {
       await nc.close();
       throw mapNatsError(err, 'JetStream');
     });
     const maxBytes = opts.streamMaxBytes ?? DEFAULT_STREAM_MAX_BYTES;
-    return new NatsBus(nc, jetstream(nc), jsm, new Names(opts.prefix), maxBytes);
+    return new NatsBus(nc, jetstream(nc), jsm, new Names(opts.prefix), maxBytes, replicas);
   }
 
   assertOpen(): void {

@@ -1,6 +1,6 @@
 /**
  * Event stream on JetStream: a file-backed stream with limits retention (max_msgs =
- * maxEvents, oldest discarded). `follow` runs an ordered consumer from opt_start_seq: the
+ * maxEvents, oldest discarded) on the bus's streamReplicas servers. `follow` runs an ordered consumer from opt_start_seq: the
  * client recreates it on any gap, so the handler sees every retained seq in order; the
  * handler's promise is awaited before the next event.
  */
@@ -14,7 +14,7 @@ import {
 import type { EventStream, EventStreamOptions, StreamEvent, Subscription } from '../../ports/bus.ts';
 import { checkInt, checkSubject } from '../memory/bus-checks.ts';
 import type { NatsBusContext } from './bus.ts';
-import { FOLLOW_BUFFER_EVENTS, isStreamConfigConflict, mapNatsError } from './bus-support.ts';
+import { ensureStream, FOLLOW_BUFFER_EVENTS, mapNatsError } from './bus-support.ts';
 
 export async function openEventStream(
   bus: NatsBusContext,
@@ -31,15 +31,9 @@ export async function openEventStream(
     discard: DiscardPolicy.Old,
     max_msgs: opts.maxEvents,
     max_bytes: bus.streamMaxBytes,
+    num_replicas: bus.streamReplicas,
   };
-  try {
-    await bus.jsm.streams.add(cfg).catch(async (err) => {
-      if (!isStreamConfigConflict(err)) throw err;
-      await bus.jsm.streams.update(stream, cfg);
-    });
-  } catch (err) {
-    throw mapNatsError(err, `opening event stream "${name}"`);
-  }
+  await ensureStream(bus, cfg, `opening event stream "${name}"`);
   return new NatsEventStream(bus, name, stream, subjectPrefix);
 }
 

@@ -1,8 +1,9 @@
 /**
- * Work queue on JetStream: a file-backed stream with WorkQueue retention plus one durable
- * pull consumer (explicit ack, ack_wait = ackWaitMs, max_deliver) that every process of the
- * queue shares. Opening is idempotent: same config = no-op; a changed ack-wait/max-deliver
- * updates the consumer (the last opener wins, as in the memory adapter).
+ * Work queue on JetStream: a file-backed stream with WorkQueue retention (on the bus's
+ * streamReplicas servers) plus one durable pull consumer (explicit ack, ack_wait = ackWaitMs,
+ * max_deliver) that every process of the queue shares. Opening is idempotent: same config =
+ * no-op; a changed ack-wait/max-deliver updates the consumer (the last opener wins, as in the
+ * memory adapter).
  *
  * maxInFlight: `consume()` pulls at most maxInFlight messages ahead, and a slot semaphore
  * keeps unsettled jobs per consumer <= maxInFlight. A slot frees on ack/nak/term or when the
@@ -29,12 +30,13 @@ import { checkInt } from '../memory/bus-checks.ts';
 import type { NatsBusContext } from './bus.ts';
 import {
   DUPLICATE_WINDOW_MS,
-  isStreamConfigConflict,
+  ensureStream,
   mapNatsError,
   msToNanos,
   WORK_QUEUE_CONSUMER,
   WORK_QUEUE_MAX_ACK_PENDING,
   WORK_QUEUE_MAX_JOBS,
+  WORK_QUEUE_PULL_EXPIRES_MS,
 } from './bus-support.ts';
 import { Slots } from './slots.ts';
 
@@ -74,12 +76,12 @@ async function ensureWorkQueue(bus: NatsBusContext, name: string, opts: WorkQueu
     max_msgs: WORK_QUEUE_MAX_JOBS,
     max_bytes: bus.streamMaxBytes,
     duplicate_window: msToNanos(DUPLICATE_WINDOW_MS),
+    num_replicas: bus.streamReplicas,
   };
+  await ensureStream(bus, streamCfg, `opening work queue "${name}"`);
   try {
-    await bus.jsm.streams.add(streamCfg).catch(async (err) => {
-      if (!isStreamConfigConflict(err)) throw err;
-      await bus.jsm.streams.update(stream, streamCfg);
-    });
+    // The consumer leaves num_replicas unset: it then has the stream's replicas (and follows a
+    // stream scaled up later), so a server's loss takes neither the jobs nor their delivery state.
     await bus.jsm.consumers.add(stream, {
       durable_name: WORK_QUEUE_CONSUMER,
       ack_policy: AckPolicy.Explicit,
@@ -196,7 +198,11 @@ class NatsWorkQueue implements WorkQueue {
       const consumer = await this.bus.js.consumers.get(this.stream, WORK_QUEUE_CONSUMER);
       // A missing consumer or stream ends the delivery (rather than waiting in silence for
       // someone to re-create it): consume() then re-creates both and resumes.
-      return await consumer.consume({ max_messages: maxInFlight, abort_on_missing_resource: true });
+      return await consumer.consume({
+        max_messages: maxInFlight,
+        expires: WORK_QUEUE_PULL_EXPIRES_MS,
+        abort_on_missing_resource: true,
+      });
     } catch (err) {
       throw mapNatsError(err, `consume from "${this.name}"`);
     }

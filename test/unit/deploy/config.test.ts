@@ -64,4 +64,36 @@ describe('deploy config', () => {
       /reconcileIntervalMs: must be a positive integer/,
     );
   });
+
+  it('takes every member of a cluster: a YAML list, or comma-separated in a flag or the environment', () => {
+    const config = file(
+      'nats: [nats://a:4222, nats://b:4222, nats://c:4222]\netcd:\n  - http://a:2379\n  - http://b:2379\n',
+    );
+    expect(resolveConfig({ config }, {})).toMatchObject({
+      nats: 'nats://a:4222,nats://b:4222,nats://c:4222',
+      etcd: 'http://a:2379,http://b:2379',
+    });
+    const env = { CELLPLANE_ETCD_URL: 'http://x:1, http://y:2' };
+    expect(resolveConfig({}, env).etcd).toBe('http://x:1,http://y:2');
+    expect(() => resolveConfig({ nats: 'nats://a:1,,nats://b:2' }, {})).toThrow(
+      /nats: expected one URL or several/,
+    );
+    expect(() => resolveConfig({ config: file('etcd: [1, 2]\n') }, {})).toThrow(
+      /etcd must be a URL or a list of URLs/,
+    );
+    expect(() => resolveConfig({ config: file('redis: [redis://a, redis://b]\n') }, {})).toThrow(
+      /redis must be a string or a number/,
+    );
+  });
+
+  it('stream replicas: 1 by default, from file, environment or flag, at most 5', () => {
+    expect(resolveConfig({}, {}).streamReplicas).toBe(1);
+    expect(resolveConfig({ config: file('stream_replicas: 3\n') }, {}).streamReplicas).toBe(3);
+    expect(resolveConfig({}, { CELLPLANE_STREAM_REPLICAS: '3' }).streamReplicas).toBe(3);
+    expect(resolveConfig({ streamReplicas: '5' }, { CELLPLANE_STREAM_REPLICAS: '3' }).streamReplicas).toBe(5);
+    expect(() => resolveConfig({ streamReplicas: '6' }, {})).toThrow(/streamReplicas: at most 5/);
+    expect(() => resolveConfig({ streamReplicas: '0' }, {})).toThrow(
+      /streamReplicas: must be a positive integer/,
+    );
+  });
 });

@@ -82,5 +82,7 @@ describe('CuttableProxy', () => {
     expect(proxy.url('redis://127.0.0.1:6379/0')).toBe(`redis://127.0.0.1:${proxy.port}/0`);
     expect(hostPort('redis://10.1.2.3/0')).toEqual({ host: '10.1.2.3', port: 6379 });
     expect(hostPort('http://h:2379')).toEqual({ host: 'h', port: 2379 });
+    // One proxy per server: a cluster's list is refused, not half used.
+    expect(() => hostPort('nats://a:1,nats://b:2')).toThrow(/one URL per service, not a cluster/);
   });
 });
