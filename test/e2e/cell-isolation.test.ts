@@ -19,6 +19,7 @@ import { connectCluster, startAgents, startConductor, startScheduler } from '../
 import { DEFAULT_DEPLOY_CONFIG } from '../../deploy/config.ts';
 import { PrivateRedis } from '../contract/private-redis.ts';
 import { services, uniquePrefix } from '../real/services.ts';
+import { api, waitFor } from './fixtures/compute-api.ts';
 import { RoleProcesses } from './fixtures/roles.ts';
 
 const CELLS = ['cell1', 'cell2', 'cell3'];
@@ -49,32 +50,8 @@ afterAll(async () => {
   for (const r of redises.values()) await r.destroy();
 });
 
-const HEADERS = { 'content-type': 'application/json', 'openstack-api-version': 'compute 2.79' };
 let base = '';
-
-async function api(method: string, path: string, body?: unknown) {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: HEADERS,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function waitFor(what: string, withinMs: number, probe: () => Promise<boolean>) {
-  const end = Date.now() + withinMs;
-  let last = '';
-  for (;;) {
-    try {
-      if (await probe()) return;
-    } catch (err) {
-      last = `; last probe failed: ${(err as Error).message}`;
-    }
-    if (Date.now() > end) throw new Error(`not within ${withinMs} ms: ${what}${last}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const call = (method: string, path: string, body?: unknown) => api(base, method, path, body);
 
 interface Listed {
   id: string;
@@ -87,21 +64,21 @@ const cellOf = (s: Listed) => (s['OS-EXT-SRV-ATTR:host'] ?? '').split('-cn')[0] 
 /** The detail list and how long it took. */
 async function list(): Promise<{ servers: Listed[]; tookMs: number }> {
   const t0 = Date.now();
-  const r = await api('GET', '/servers/detail');
+  const r = await call('GET', '/servers/detail');
   if (r.status !== 200) throw new Error(`list: ${r.status} ${JSON.stringify(r.body)}`);
   return { servers: r.body.servers, tookMs: Date.now() - t0 };
 }
 
 /** Boots one m1.tiny; its id once it is ACTIVE (fails on ERROR or a non-202). */
 async function bootActive(name: string): Promise<Listed> {
-  const r = await api('POST', '/servers', {
+  const r = await call('POST', '/servers', {
     server: { name, imageRef: 'cirros', flavorRef: '1', networks: 'none' },
   });
   expect(r.status, JSON.stringify(r.body)).toBe(202);
   const id = r.body.server.id as string;
   let s: Listed | undefined;
   await waitFor(`${name} ACTIVE`, SETTLE_MS, async () => {
-    s = (await api('GET', `/servers/${id}`)).body.server;
+    s = (await call('GET', `/servers/${id}`)).body.server;
     if (s?.status === 'ERROR') throw new Error(`${name} ERROR: ${JSON.stringify(s)}`);
     return s?.status === 'ACTIVE';
   });
@@ -109,7 +86,7 @@ async function bootActive(name: string): Promise<Listed> {
 }
 
 async function inUse(): Promise<number> {
-  return (await api('GET', '/os-quota-sets/admin/detail')).body.quota_set.instances.in_use;
+  return (await call('GET', '/os-quota-sets/admin/detail')).body.quota_set.instances.in_use;
 }
 
 describe('cells isolated from each other: one cell’s Redis hung, then stopped, then back', () => {
@@ -162,7 +139,7 @@ describe('cells isolated from each other: one cell’s Redis hung, then stopped,
     ]);
     base = (await apiProc.line(/^ready api /, START_MS)).replace(/^ready api /, '');
     const apiLog = () => apiProc.errTail.join('\n');
-    expect((await api('PUT', '/os-quota-sets/admin', { quota_set: { instances: -1 } })).status).toBe(200);
+    expect((await call('PUT', '/os-quota-sets/admin', { quota_set: { instances: -1 } })).status).toBe(200);
 
     // ---- healthy: servers in every cell ------------------------------------------------
     const byCell = new Map<string, Listed[]>(CELLS.map((c) => [c, []]));
@@ -198,12 +175,12 @@ describe('cells isolated from each other: one cell’s Redis hung, then stopped,
     // Boots go to the other cells and end ACTIVE; the quota (counted at the API) still holds.
     const used = await inUse();
     expect(used).toBe(stopped.servers.length); // cell2's servers still count
-    expect((await api('PUT', '/os-quota-sets/admin', { quota_set: { instances: used + 2 } })).status).toBe(
+    expect((await call('PUT', '/os-quota-sets/admin', { quota_set: { instances: used + 2 } })).status).toBe(
       200,
     );
     const fresh = [await bootActive('while-down-1'), await bootActive('while-down-2')];
     expect(fresh.map(cellOf)).not.toContain(DOWN);
-    const over = await api('POST', '/servers', {
+    const over = await call('POST', '/servers', {
       server: { name: 'over', imageRef: 'cirros', flavorRef: '1', networks: 'none' },
     });
     expect(over.status).toBe(403);
@@ -212,13 +189,13 @@ describe('cells isolated from each other: one cell’s Redis hung, then stopped,
     );
     // Servers of healthy cells: read, act on, delete (the conductor gives the share back).
     const [a, b] = fresh as [Listed, Listed];
-    expect((await api('GET', `/servers/${a.id}`)).status).toBe(200);
-    expect((await api('POST', `/servers/${a.id}/action`, { 'os-stop': null })).status).toBe(202);
+    expect((await call('GET', `/servers/${a.id}`)).status).toBe(200);
+    expect((await call('POST', `/servers/${a.id}/action`, { 'os-stop': null })).status).toBe(202);
     await waitFor('os-stop done', SETTLE_MS, async () => {
-      const s = (await api('GET', `/servers/${a.id}`)).body.server;
+      const s = (await call('GET', `/servers/${a.id}`)).body.server;
       return s.status === 'SHUTOFF' && s['OS-EXT-STS:task_state'] === null;
     });
-    expect((await api('DELETE', `/servers/${b.id}`)).status).toBe(204);
+    expect((await call('DELETE', `/servers/${b.id}`)).status).toBe(204);
     await waitFor('delete released its quota', SETTLE_MS, async () => (await inUse()) === used + 1);
     expect(cellOf(await bootActive('after-delete'))).not.toBe(DOWN);
     // The reconcile pass skipped cell2 and dropped none of its claims.
@@ -234,7 +211,7 @@ describe('cells isolated from each other: one cell’s Redis hung, then stopped,
       (await list()).servers.every((s) => s.status === 'ACTIVE' || s.status === 'SHUTOFF'),
     );
     expect(apiLog()).toMatch(/cell cell2 answers again/);
-    expect((await api('PUT', '/os-quota-sets/admin', { quota_set: { instances: -1 } })).status).toBe(200);
+    expect((await call('PUT', '/os-quota-sets/admin', { quota_set: { instances: -1 } })).status).toBe(200);
     let landed = false;
     for (let i = 0; !landed; i++) {
       expect(i, `no new server landed in ${DOWN} after its recovery`).toBeLessThan(MAX_SPREAD_BOOTS);

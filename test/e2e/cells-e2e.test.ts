@@ -25,6 +25,7 @@ import type { Uuid } from '../../core/model/ids.ts';
 import { capacity } from '../../core/model/inventory.ts';
 import { providerUsages } from '../../core/placement/usages.ts';
 import { services, uniquePrefix } from '../real/services.ts';
+import { api, waitFor } from './fixtures/compute-api.ts';
 import { type RoleProcess, RoleProcesses } from './fixtures/roles.ts';
 
 const CELLS = ['cell1', 'cell2', 'cell3'];
@@ -54,37 +55,6 @@ afterAll(async () => {
   await roles.stopAll();
   for (const c of closers.splice(0).reverse()) await c().catch(() => {});
 });
-
-const JSON_HEADERS = { 'content-type': 'application/json', 'openstack-api-version': 'compute 2.79' };
-
-async function api(base: string, method: string, path: string, body?: unknown) {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: JSON_HEADERS,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
-
-/**
- * Polls until `probe` holds. A probe that throws counts as "not yet": a list paged while servers
- * settle or go away can lose its marker between two pages (keyset paging's known limit, as in
- * Nova: "marker not found"); the next poll starts over.
- */
-async function waitFor(what: string, withinMs: number, probe: () => Promise<boolean>) {
-  const end = Date.now() + withinMs;
-  let last = '';
-  for (;;) {
-    try {
-      if (await probe()) return;
-    } catch (err) {
-      last = `; last probe failed: ${(err as Error).message}`;
-    }
-    if (Date.now() > end) throw new Error(`not within ${withinMs} ms: ${what}${last}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 interface Listed {
   id: string;

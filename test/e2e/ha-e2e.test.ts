@@ -32,6 +32,7 @@ import { WORK_QUEUE_CONSUMER } from '../../core/adapters/nats/bus-support.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
 import { decode } from '../../core/codec/envelope.ts';
 import { uniquePrefix } from '../real/services.ts';
+import { api, waitFor } from './fixtures/compute-api.ts';
 import { type RoleProcess, RoleProcesses } from './fixtures/roles.ts';
 
 /** One cell: its stream and consumer are what the lost node leads; 6 role processes keep CI light. */
@@ -79,33 +80,6 @@ async function servicesUpHa(): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   for (const m of out.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]!] = m[2]!;
   return env;
-}
-
-const JSON_HEADERS = { 'content-type': 'application/json', 'openstack-api-version': 'compute 2.79' };
-
-async function api(base: string, method: string, path: string, body?: unknown) {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: JSON_HEADERS,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
-
-/** Polls until `probe` holds; a probe that throws counts as "not yet". */
-async function waitFor(what: string, withinMs: number, probe: () => Promise<boolean>) {
-  const end = Date.now() + withinMs;
-  let last = '';
-  for (;;) {
-    try {
-      if (await probe()) return;
-    } catch (err) {
-      last = `; last probe failed: ${(err as Error).message}`;
-    }
-    if (Date.now() > end) throw new Error(`not within ${withinMs} ms: ${what}${last}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 interface Listed {

@@ -18,6 +18,7 @@ import { systemClock } from '../../core/adapters/system/clock.ts';
 import type { Uuid } from '../../core/model/ids.ts';
 import { providerUsages } from '../../core/placement/usages.ts';
 import { services, uniquePrefix } from '../real/services.ts';
+import { api, waitFor } from './fixtures/compute-api.ts';
 import { type RoleProcess, RoleProcesses } from './fixtures/roles.ts';
 
 const CELL = 'cell1';
@@ -43,33 +44,6 @@ afterAll(async () => {
   await roles.stopAll();
   for (const c of closers.splice(0).reverse()) await c().catch(() => {});
 });
-
-const HEADERS = { 'content-type': 'application/json', 'openstack-api-version': 'compute 2.79' };
-
-async function api(base: string, method: string, path: string, body?: unknown) {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: HEADERS,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
-
-/** Polls `probe` (a probe that throws counts as "not yet") until it holds, or fails after `withinMs`. */
-async function waitFor(what: string, withinMs: number, probe: () => Promise<boolean>) {
-  const end = Date.now() + withinMs;
-  let last = '';
-  for (;;) {
-    try {
-      if (await probe()) return;
-    } catch (err) {
-      last = `; last probe failed: ${(err as Error).message}`;
-    }
-    if (Date.now() > end) throw new Error(`not within ${withinMs} ms: ${what}${last}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Server {
   id: string;

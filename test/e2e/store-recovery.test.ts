@@ -21,6 +21,7 @@ import { systemClock } from '../../core/adapters/system/clock.ts';
 import type { Uuid } from '../../core/model/ids.ts';
 import { PrivateRedis } from '../contract/private-redis.ts';
 import { services, uniquePrefix } from '../real/services.ts';
+import { api } from './fixtures/compute-api.ts';
 import { type RoleProcess, RoleProcesses } from './fixtures/roles.ts';
 
 const CELL = 'cell1';
@@ -41,23 +42,12 @@ const redis = new PrivateRedis();
 let redisUrl = '';
 let roles: RoleProcesses;
 let base = '';
+const call = (method: string, path: string, body?: unknown) => api(base, method, path, body);
 const procs: { api?: RoleProcess; conductors: RoleProcess[]; schedulers: RoleProcess[] } = {
   conductors: [],
   schedulers: [],
 };
 const closers: Array<() => Promise<void>> = [];
-
-const JSON_HEADERS = { 'content-type': 'application/json', 'openstack-api-version': 'compute 2.79' };
-
-async function api(method: string, path: string, body?: unknown) {
-  const r = await fetch(`${base}${path}`, {
-    method,
-    headers: JSON_HEADERS,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
 
 async function waitFor<T>(what: string, withinMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const end = Date.now() + withinMs;
@@ -77,7 +67,7 @@ interface Server {
 }
 
 async function server(id: string): Promise<Server | undefined> {
-  const r = await api('GET', `/servers/${id}`);
+  const r = await call('GET', `/servers/${id}`);
   if (r.status !== 200) return undefined;
   const s = r.body.server;
   return { id, status: s.status, host: s['OS-EXT-SRV-ATTR:host'], fault: s.fault?.message };
@@ -85,7 +75,7 @@ async function server(id: string): Promise<Server | undefined> {
 
 /** Boots one m1.tiny and waits until it settles; undefined when the API refused it (e.g. 503). */
 async function boot(name: string): Promise<Server | undefined> {
-  const r = await api('POST', '/servers', {
+  const r = await call('POST', '/servers', {
     server: { name, imageRef: 'cirros', flavorRef: '1', networks: 'none' },
   });
   if (r.status !== 202) return undefined;
@@ -170,7 +160,7 @@ beforeAll(async () => {
   const store = await cellStore();
   await waitFor('every host registered', START_MS, async () => (await store.count(TREE_INDEX)) === HOSTS);
   const quota = { quota_set: { instances: -1, cores: -1, ram: -1 } };
-  expect((await api('PUT', '/os-quota-sets/admin', quota)).status).toBe(200);
+  expect((await call('PUT', '/os-quota-sets/admin', quota)).status).toBe(200);
 }, 2 * START_MS);
 
 afterAll(async () => {
@@ -227,7 +217,7 @@ describe('a lost or restarted Redis, with role processes on real servers', () =>
       (await store.count(TREE_INDEX)) === HOSTS ? true : undefined,
     );
     await waitFor('the stock flavors are back', RECOVERY_BOUND_MS, async () =>
-      (await api('GET', '/flavors/1')).status === 200 ? true : undefined,
+      (await call('GET', '/flavors/1')).status === 200 ? true : undefined,
     );
     const took = await bootsSucceedAgain('b-after', lostAt);
     console.log(`[store-recovery] after FLUSHALL, a boot went ACTIVE ${took} ms after the flush`);

@@ -6,7 +6,8 @@
  * requests are refused naming the field.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { consumer, NUMA0, tree } from './provider-tree-fixture.ts';
+import { MemoryBroker } from '../../../core/adapters/memory/bus.ts';
+import { consumer, hostTrees, NUMA0, tree } from './provider-tree-fixture.ts';
 import { request, rootUuid, type ShardWorld, shardWorld } from './scheduler-shard-fixture.ts';
 
 const [A, B, C] = [rootUuid(1), rootUuid(2), rootUuid(3)];
@@ -20,6 +21,24 @@ async function threeHosts(w: ShardWorld) {
   ] as const) {
     await w.trees.register(root, tree(root, name).inv('VCPU', vcpus).inv('MEMORY_MB', 8192).build());
   }
+}
+
+/**
+ * Claims `vcpus` on `root` through a second tree host on another broker, writing to the same
+ * store: the change's event never reaches the shard (as a lost core pub/sub message).
+ */
+async function claimUnseen(w: ShardWorld, root: string, vcpus: number) {
+  const other = new MemoryBroker({ clock: w.clock });
+  const [ob, oc] = [other.connect(), other.connect()];
+  const hidden = await hostTrees({ bus: ob, clientBus: oc, store: w.store, clock: w.clock, scope: 'cell1' });
+  await hidden.trees.claim(root, {
+    consumer: consumer(7),
+    project: 'p',
+    user: 'u',
+    allocations: { [root]: { VCPU: vcpus } },
+  });
+  await hidden.host.shutdown();
+  await Promise.all([ob.close(), oc.close()]);
 }
 
 async function leader(w: ShardWorld, id = 'r1') {
@@ -156,26 +175,7 @@ describe('scheduler shard (memory)', () => {
     w = await shardWorld();
     await threeHosts(w);
     const r = await leader(w);
-    // A second tree host on another broker writes to the same store: its events never reach the shard.
-    const { hostTrees } = await import('./provider-tree-fixture.ts');
-    const { MemoryBroker } = await import('../../../core/adapters/memory/bus.ts');
-    const other = new MemoryBroker({ clock: w.clock });
-    const [ob, oc] = [other.connect(), other.connect()];
-    const hidden = await hostTrees({
-      bus: ob,
-      clientBus: oc,
-      store: w.store,
-      clock: w.clock,
-      scope: 'cell1',
-    });
-    await hidden.trees.claim(B, {
-      consumer: consumer(7),
-      project: 'p',
-      user: 'u',
-      allocations: { [B]: { VCPU: 10 } },
-    });
-    await hidden.host.shutdown();
-    await Promise.all([ob.close(), oc.close()]);
+    await claimUnseen(w, B, 10); // its event never reaches the shard
     expect((await w.select(request('gap-1', 8))).selections[0]?.host).toBe('hostB'); // stale, as expected
     // The next visible event jumps a version: the shard re-reads B and sees both claims.
     await w.trees.claim(B, {
@@ -196,26 +196,7 @@ describe('scheduler shard (memory)', () => {
     w = await shardWorld();
     await threeHosts(w);
     await leader(w);
-    // As above: a change whose event never reaches the shard; then nothing else changes B.
-    const { hostTrees } = await import('./provider-tree-fixture.ts');
-    const { MemoryBroker } = await import('../../../core/adapters/memory/bus.ts');
-    const other = new MemoryBroker({ clock: w.clock });
-    const [ob, oc] = [other.connect(), other.connect()];
-    const hidden = await hostTrees({
-      bus: ob,
-      clientBus: oc,
-      store: w.store,
-      clock: w.clock,
-      scope: 'cell1',
-    });
-    await hidden.trees.claim(B, {
-      consumer: consumer(7),
-      project: 'p',
-      user: 'u',
-      allocations: { [B]: { VCPU: 10 } },
-    });
-    await hidden.host.shutdown();
-    await Promise.all([ob.close(), oc.close()]);
+    await claimUnseen(w, B, 10); // its event never reaches the shard
     const stale = (await w.select(request('stale-1', 8))).selections[0]!;
     expect(stale.host).toBe('hostB'); // the view still thinks B has 16 free
     const refused = await w.trees.claim(B, {
