@@ -139,7 +139,10 @@ describe('cells isolated from each other: one cell’s Redis hung, then stopped,
     ]);
     base = (await apiProc.line(/^ready api /, START_MS)).replace(/^ready api /, '');
     const apiLog = () => apiProc.errTail.join('\n');
-    expect((await call('PUT', '/os-quota-sets/admin', { quota_set: { instances: -1 } })).status).toBe(200);
+    expect(
+      (await call('PUT', '/os-quota-sets/admin', { quota_set: { instances: -1, cores: -1, ram: -1 } }))
+        .status,
+    ).toBe(200);
 
     // ---- healthy: servers in every cell ------------------------------------------------
     const byCell = new Map<string, Listed[]>(CELLS.map((c) => [c, []]));
@@ -211,7 +214,10 @@ describe('cells isolated from each other: one cell’s Redis hung, then stopped,
       (await list()).servers.every((s) => s.status === 'ACTIVE' || s.status === 'SHUTOFF'),
     );
     expect(apiLog()).toMatch(/cell cell2 answers again/);
-    expect((await call('PUT', '/os-quota-sets/admin', { quota_set: { instances: -1 } })).status).toBe(200);
+    expect(
+      (await call('PUT', '/os-quota-sets/admin', { quota_set: { instances: -1, cores: -1, ram: -1 } }))
+        .status,
+    ).toBe(200);
     let landed = false;
     for (let i = 0; !landed; i++) {
       expect(i, `no new server landed in ${DOWN} after its recovery`).toBeLessThan(MAX_SPREAD_BOOTS);
