@@ -31,6 +31,7 @@ import { NatsBus } from '../../core/adapters/nats/bus.ts';
 import { WORK_QUEUE_CONSUMER } from '../../core/adapters/nats/bus-support.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
 import { decode } from '../../core/codec/envelope.ts';
+import { etcdLeader } from '../real/etcd-leader.ts';
 import { uniquePrefix } from '../real/services.ts';
 import { api, waitFor } from './fixtures/compute-api.ts';
 import { type RoleProcess, RoleProcesses } from './fixtures/roles.ts';
@@ -102,19 +103,6 @@ async function listAll(base: string, query = ''): Promise<Listed[]> {
     if (!page.body.servers_links) return out;
     marker = page.body.servers.at(-1).id;
   }
-}
-
-/** The etcd member that leads, by its client URL (each member reports the leader's id). */
-async function etcdLeader(urls: readonly string[]): Promise<string> {
-  for (const url of urls) {
-    const r = await fetch(`${url}/v3/maintenance/status`, { method: 'POST', body: '{}' }).catch(
-      () => undefined,
-    );
-    if (!r?.ok) continue;
-    const s = (await r.json()) as { header: { member_id: string }; leader: string };
-    if (s.leader === s.header.member_id) return url;
-  }
-  throw new Error(`no etcd member of ${urls.join(',')} says it leads`);
 }
 
 /** Consumer step-downs tried to put the work-queue consumer's leader on the stream's leader. */

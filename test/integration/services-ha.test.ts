@@ -16,7 +16,11 @@ import {
 } from '../../cli/services.ts';
 import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
 import { NatsBus } from '../../core/adapters/nats/bus.ts';
+import { etcdLeader } from '../real/etcd-leader.ts';
 import { services, uniquePrefix } from '../real/services.ts';
+
+/** Concurrent readers while the etcd leader dies. */
+const READERS = 8;
 
 /** Running, not merely not yet reaped by this process (the servers are its children). */
 const isAlive = isRunning;
@@ -129,6 +133,43 @@ describe('cellplane services up --ha', () => {
       if (unit === 'nats2' || unit === 'etcd3') expect(pid, unit).not.toBe(before[unit]);
       else expect(pid, unit).toBe(before[unit]);
     expect((await servicesStatus(dir)).every((r) => r.ready)).toBe(true);
+  });
+
+  it('reads ride out the loss of the etcd leader: no read fails while the others elect a new one', async () => {
+    const members = state.urls.etcd.split(',');
+    const leaderUrl = await etcdLeader(members);
+    // Through a follower: asked a linearizable read while the leader is gone, it answers 'leader
+    // changed' or 'no leader' (seen in ha-e2e as a 503 on POST /servers).
+    const follower = members.find((m) => m !== leaderUrl)!;
+    const c = new EtcdCoordinator({ hosts: follower, prefix: `/${uniquePrefix('lead')}` });
+    await c.put('k', new Uint8Array([7]));
+    const unit = `etcd${members.indexOf(leaderUrl) + 1}`;
+    const failures: string[] = [];
+    let reads = 0;
+    let stop = false;
+    const reader = async () => {
+      while (!stop) {
+        await c.get('k').then(
+          () => reads++,
+          (e: Error) => failures.push(e.message),
+        );
+      }
+    };
+    const readers = Promise.all(Array.from({ length: READERS }, reader));
+    while (reads < 20) await new Promise((r) => setTimeout(r, 10));
+    process.kill(state.pids[unit]!, 'SIGKILL');
+    const at = reads;
+    // A new leader is elected among the two left; reads go on meanwhile.
+    for (const end = Date.now() + 20_000; Date.now() < end; ) {
+      if (reads > at + 200) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    stop = true;
+    await readers;
+    await c.close();
+    expect(failures).toEqual([]);
+    expect(reads).toBeGreaterThan(at + 200);
+    state = await servicesUp({ dir, ha: true }); // the member comes back for the next test
   });
 
   it('services down stops all seven', async () => {

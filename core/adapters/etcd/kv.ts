@@ -10,6 +10,16 @@ import { fromEtcdError } from './errors.ts';
 
 const toBuffer = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
+/**
+ * A read that etcd refused as `unavailable` is asked again, this many times in all, after
+ * READ_RETRY_BASE_MS, doubling: a member that lost its leader answers reads with "leader
+ * changed" / "no leader" until the others elect a new one (~0.25–2 s), and a read is safe to
+ * repeat. Writes are not repeated here: one refused so may have been applied (their callers
+ * use compare-and-set and read back).
+ */
+export const READ_ATTEMPTS = 6;
+export const READ_RETRY_BASE_MS = 50;
+
 export class EtcdKeyspace {
   constructor(
     private readonly client: Etcd3,
@@ -20,7 +30,7 @@ export class EtcdKeyspace {
   ) {}
 
   async get(key: string): Promise<KvEntry | undefined> {
-    const res = await this.run('get', () => this.client.get(this.root + key).exec());
+    const res = await this.read('get', () => this.client.get(this.root + key).exec());
     const kv = res.kvs[0];
     return kv && this.entry(kv);
   }
@@ -63,7 +73,7 @@ export class EtcdKeyspace {
   }
 
   async list(prefix: string): Promise<KvEntry[]> {
-    const res = await this.run('list', () =>
+    const res = await this.read('list', () =>
       this.client
         .getAll()
         .prefix(this.root + prefix)
@@ -125,6 +135,19 @@ export class EtcdKeyspace {
       version: Number(kv.version),
       ...lease,
     };
+  }
+
+  /** `run` for reads: repeated while etcd answers `unavailable` (see READ_ATTEMPTS). */
+  private async read<T>(what: string, op: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.run(what, op);
+      } catch (err) {
+        const e = err as CellplaneError;
+        if (e.code !== 'unavailable' || attempt >= READ_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, READ_RETRY_BASE_MS * 2 ** (attempt - 1)));
+      }
+    }
   }
 
   private async run<T>(what: string, op: () => Promise<T>): Promise<T> {
