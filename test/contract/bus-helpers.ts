@@ -19,6 +19,12 @@ export interface BusFixture {
   cleanup(): Promise<void>;
 }
 
+/** Context shared by the parts of the suite: the fixture of the running test. */
+export interface BusTestContext {
+  fx: BusFixture;
+  target: BusContractTarget;
+}
+
 /** Real-time deadline for anything a test waits for (real servers included). */
 export const WAIT_DEADLINE_MS = 10_000;
 const POLL_MS = 10;

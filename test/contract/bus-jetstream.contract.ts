@@ -4,8 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Job, StreamEvent } from '../../core/ports/bus.ts';
-import type { BusTestContext } from './bus.contract.ts';
-import { bytes, elapse, eventually, rejectionCode, text } from './bus-helpers.ts';
+import { type BusTestContext, bytes, elapse, eventually, rejectionCode, text } from './bus-helpers.ts';
 
 /** Records every delivery as `data#deliveryCount`, keeping the jobs for the test to settle. */
 function recorder() {

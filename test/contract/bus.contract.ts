@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bus, BusMessage } from '../../core/ports/bus.ts';
 import {
   type BusContractTarget,
-  type BusFixture,
+  type BusTestContext,
   bytes,
   elapse,
   eventually,
@@ -19,13 +19,7 @@ import {
 } from './bus-helpers.ts';
 import { eventStreamContract, workQueueContract } from './bus-jetstream.contract.ts';
 
-export type { BusContractTarget, BusFixture } from './bus-helpers.ts';
-
-/** Context shared by the parts of the suite: the fixture of the running test. */
-export interface BusTestContext {
-  fx: BusFixture;
-  target: BusContractTarget;
-}
+export type { BusContractTarget, BusFixture, BusTestContext } from './bus-helpers.ts';
 
 export function busContract(label: string, target: BusContractTarget): void {
   describe(`Bus contract: ${label}`, () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Leadership } from '../../core/ports/coordinator.ts';
-import { type CoordinatorWorldFactory, useWorld } from './coordinator.contract.ts';
+import { type CoordinatorWorldFactory, useWorld } from './coordinator-world.ts';
 
 /** A campaign's outcome, observable without awaiting it. */
 function track(p: Promise<Leadership>) {

@@ -5,58 +5,15 @@
  * lost when a leader's keep-alives stop. Time passes through the world (`eventually`,
  * `pass`): virtual time for the memory adapter, polling with deadlines on a real server.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Coordinator, WatchEvent } from '../../core/ports/coordinator.ts';
+import { describe, expect, it } from 'vitest';
+import type { WatchEvent } from '../../core/ports/coordinator.ts';
 import { electionContract } from './coordinator-election.contract.ts';
+import { type CoordinatorWorldFactory, useWorld } from './coordinator-world.ts';
 
-export interface CoordinatorWorld {
-  /** A new client of one shared coordination service (one etcd, one memory server). */
-  client(): Coordinator;
-  /** Stops a client's keep-alives without revoking anything: a hung or dead process. */
-  crash(c: Coordinator): void;
-  /** The lease TTL the suite uses; the smallest the service grants. */
-  readonly ttlMs: number;
-  /** How late after its TTL an unrefreshed lease may still be seen (etcd checks expiry periodically). */
-  readonly expirySlackMs: number;
-  /** Resolves once `check` holds, letting at most `withinMs` pass; rejects naming `what` otherwise. */
-  eventually(what: string, withinMs: number, check: () => boolean | Promise<boolean>): Promise<void>;
-  /** Lets `ms` pass; only for asserting that something does not happen. */
-  pass(ms: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-export type CoordinatorWorldFactory = () => Promise<CoordinatorWorld>;
+export type { CoordinatorWorld, CoordinatorWorldFactory } from './coordinator-world.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** Per-test handles: every client opened through `open` is closed after the test. */
-export interface ContractContext {
-  world: CoordinatorWorld;
-  open(): Coordinator;
-}
-
-export function useWorld(factory: CoordinatorWorldFactory): ContractContext {
-  const ctx = {
-    world: undefined as unknown as CoordinatorWorld,
-    open: () => undefined as unknown as Coordinator,
-  };
-  let clients: Coordinator[] = [];
-  beforeEach(async () => {
-    ctx.world = await factory();
-    ctx.open = () => {
-      const c = ctx.world.client();
-      clients.push(c);
-      return c;
-    };
-  });
-  afterEach(async () => {
-    await Promise.all(clients.map((c) => c.close()));
-    clients = [];
-    await ctx.world.close();
-  });
-  return ctx;
-}
 
 export function coordinatorContract(label: string, factory: CoordinatorWorldFactory): void {
   describe(`Coordinator contract: ${label}`, () => {

@@ -9,7 +9,6 @@ import { copyBytes } from '../../codec/bytes.ts';
 import { CellplaneError } from '../../errors.ts';
 import type { EventStream, EventStreamOptions, StreamEvent, Subscription } from '../../ports/bus.ts';
 import type { Clock } from '../../ports/clock.ts';
-import type { MemoryBus } from './bus.ts';
 import { checkSubject } from './bus-checks.ts';
 
 /** Dropped events are compacted out of the backing array once this many have piled up. */
@@ -108,11 +107,19 @@ export class EventStreamCore {
   }
 }
 
+/** What a stream handle needs of its connection (MemoryBus is one). */
+interface StreamConnection {
+  /** Throws `closed` once the connection is closed. */
+  assertOpen(): void;
+  /** Registers a follower to stop when the connection closes; returns the unregister. */
+  onClose(fn: () => Promise<void>): () => void;
+}
+
 /** One connection's handle on a shared stream. */
 export class MemoryEventStream implements EventStream {
   constructor(
     private readonly core: EventStreamCore,
-    private readonly bus: MemoryBus,
+    private readonly bus: StreamConnection,
   ) {}
 
   get name(): string {

@@ -10,7 +10,14 @@ import { copyBytes } from '../../codec/bytes.ts';
 import { CellplaneError } from '../../errors.ts';
 import type { ConsumeOptions, Consumer, Job, WorkQueue, WorkQueueOptions } from '../../ports/bus.ts';
 import type { Clock, TimerHandle } from '../../ports/clock.ts';
-import type { MemoryBus } from './bus.ts';
+
+/** What a queue needs of the connection its handles belong to (MemoryBus is one). */
+interface QueueConnection {
+  /** Throws `closed` once the connection is closed. */
+  assertOpen(): void;
+  /** Registers a consumer to stop when the connection closes; returns the unregister. */
+  onClose(fn: () => Promise<void>): () => void;
+}
 
 /** Same as JetStream's default duplicate window. */
 export const DUPLICATE_WINDOW_MS = 120_000;
@@ -30,7 +37,7 @@ interface JobState {
 interface ConsumerState {
   readonly handler: (job: Job) => Promise<void>;
   readonly maxInFlight: number;
-  readonly bus: MemoryBus;
+  readonly bus: QueueConnection;
   inFlight: number;
   stopped: boolean;
 }
@@ -201,7 +208,7 @@ export class QueueCore {
     })();
   }
 
-  private jobHandle(job: JobState, token: number, bus: MemoryBus): Job {
+  private jobHandle(job: JobState, token: number, bus: QueueConnection): Job {
     const seq = job.seq;
     const guarded =
       (fn: (arg?: number) => void) =>
@@ -232,7 +239,7 @@ export class QueueCore {
 export class MemoryWorkQueue implements WorkQueue {
   constructor(
     private readonly core: QueueCore,
-    private readonly bus: MemoryBus,
+    private readonly bus: QueueConnection,
   ) {}
 
   get name(): string {

@@ -1,5 +1,6 @@
 /**
- * Naming, limits, stream creation and error mapping shared by the NATS Bus adapter's parts.
+ * Naming, limits, stream creation, error mapping and the bus context (`NatsBusContext`) shared
+ * by the NATS Bus adapter's parts.
  *
  * Layout on the server, for a bus with prefix `p` (no prefix: the `p.` / `p_` parts vanish):
  *   core subjects            p.<subject>
@@ -8,9 +9,27 @@
  * where <q'> is the name with dots turned into `_` (so `a.b` and `a_b` share a stream name:
  * pick names that do not differ only so).
  */
-import { JetStreamApiError, type JetStreamManager, type StreamConfig } from '@nats-io/jetstream';
-import { errors } from '@nats-io/transport-node';
+import {
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { errors, type NatsConnection } from '@nats-io/transport-node';
 import { CellplaneError } from '../../errors.ts';
+
+/** What the work-queue and event-stream parts need from the bus. */
+export interface NatsBusContext {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+  readonly names: Names;
+  readonly streamMaxBytes: number;
+  readonly streamReplicas: number;
+  assertOpen(): void;
+  /** Registers something to stop before the connection drains; returns the unregister. */
+  onClose(fn: () => Promise<void>): () => void;
+}
 
 /** Default cap on each stream's bytes. JetStream reserves it against the server's store limit. */
 export const DEFAULT_STREAM_MAX_BYTES = 64 * 1024 * 1024;

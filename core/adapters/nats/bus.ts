@@ -30,6 +30,7 @@ import {
   DEFAULT_STREAM_REPLICAS,
   mapNatsError,
   Names,
+  type NatsBusContext,
 } from './bus-support.ts';
 import { openEventStream } from './eventstream.ts';
 import { openWorkQueue } from './workqueue.ts';
@@ -58,19 +59,6 @@ export interface NatsBusOptions {
    * leave the process without a bus for good).
    */
   maxReconnectAttempts?: number;
-}
-
-/** What the work-queue and event-stream parts need from the bus. */
-export interface NatsBusContext {
-  readonly nc: NatsConnection;
-  readonly js: JetStreamClient;
-  readonly jsm: JetStreamManager;
-  readonly names: Names;
-  readonly streamMaxBytes: number;
-  readonly streamReplicas: number;
-  assertOpen(): void;
-  /** Registers something to stop before the connection drains; returns the unregister. */
-  onClose(fn: () => Promise<void>): () => void;
 }
 
 export class NatsBus implements Bus, NatsBusContext {

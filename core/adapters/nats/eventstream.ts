@@ -13,8 +13,7 @@ import {
 } from '@nats-io/jetstream';
 import type { EventStream, EventStreamOptions, StreamEvent, Subscription } from '../../ports/bus.ts';
 import { checkInt, checkSubject } from '../memory/bus-checks.ts';
-import type { NatsBusContext } from './bus.ts';
-import { ensureStream, FOLLOW_BUFFER_EVENTS, mapNatsError } from './bus-support.ts';
+import { ensureStream, FOLLOW_BUFFER_EVENTS, mapNatsError, type NatsBusContext } from './bus-support.ts';
 
 export async function openEventStream(
   bus: NatsBusContext,

@@ -27,12 +27,12 @@ import { errors } from '@nats-io/transport-node';
 import { CellplaneError } from '../../errors.ts';
 import type { ConsumeOptions, Consumer, Job, WorkQueue, WorkQueueOptions } from '../../ports/bus.ts';
 import { checkInt } from '../memory/bus-checks.ts';
-import type { NatsBusContext } from './bus.ts';
 import {
   DUPLICATE_WINDOW_MS,
   ensureStream,
   mapNatsError,
   msToNanos,
+  type NatsBusContext,
   WORK_QUEUE_CONSUMER,
   WORK_QUEUE_MAX_ACK_PENDING,
   WORK_QUEUE_MAX_JOBS,

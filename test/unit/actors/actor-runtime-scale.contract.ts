@@ -1,14 +1,21 @@
 /** Part of the actor runtime contract: many actors in one process. */
 import { expect, it } from 'vitest';
-import type { Ctx } from './actor-runtime.contract.ts';
-import { add, get } from './counter-fixture.ts';
+import type { ActorClient } from '../../../actors/runtime/client.ts';
+import type { ActorHost } from '../../../actors/runtime/host.ts';
+import { add, get, type Probe } from './counter-fixture.ts';
+
+/** What this part needs of the suite's context (actor-runtime.contract.ts's `Ctx` is one). */
+interface ScaleCtx {
+  /** A fresh host serving counter actors, a client on another connection, and the host's probe. */
+  world(): Promise<{ host: ActorHost; client: ActorClient; probe: Probe }>;
+}
 
 /** Actors in the scale case (the issue asks for 10,000 in one process). */
 export const SCALE_ACTORS = 10_000;
 /** Asks in flight at once while reading the counts back. */
 const ASKS_IN_FLIGHT = 256;
 
-export function largeScaleContract(ctx: Ctx): void {
+export function largeScaleContract(ctx: ScaleCtx): void {
   it(`serves ${SCALE_ACTORS} actors in one process, each with its own count`, async () => {
     const { host, client, probe } = await ctx.world();
     const id = (i: number) => `vm-${i}`;
