@@ -11,8 +11,8 @@ import {
   servicesDown,
   servicesStatus,
   servicesUp,
-} from './services.ts';
-import { DEFAULT_HA_BASE_PORTS, HA_MEMBERS } from './services-ha.ts';
+} from '../deploy/services.ts';
+import { DEFAULT_HA_BASE_PORTS, HA_MEMBERS } from '../deploy/services-ha.ts';
 
 function port(value: string): number {
   const n = Number(value);

@@ -1,15 +1,15 @@
 /**
  * The deployed control plane for the cells suite's boot benchmark: nats-server, etcd and
- * redis-server started for the run in a temporary directory (cli/services.ts, random free
+ * redis-server started for the run in a temporary directory (deploy/services.ts, random free
  * ports), the cells created in etcd, and role processes — `cellplane api`, then per cell one
  * `conductor`, one `scheduler` (1 shard) and one `agents` (fake hosts) — started as the
  * end-to-end test starts them (test/e2e/fixtures/roles.ts). Everything is stopped by the
  * cleanups it pushes (processes first, then the servers, whose directory is deleted).
  */
 import { CellRegistry } from '../../cells/lifecycle.ts';
-import { servicesDown, servicesUp } from '../../cli/services.ts';
 import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
+import { servicesDown, servicesUp } from '../../deploy/services.ts';
 import { RoleProcesses } from '../../test/e2e/fixtures/roles.ts';
 import { HOST_SHAPE } from './cells-fleet.ts';
 

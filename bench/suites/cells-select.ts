@@ -7,7 +7,7 @@
  * scheduler`: the provider-tree actors (+ registrar) on one bus connection, the shard replica on a
  * second, and the asking ActorClient on a third, all in this process. `embedded`: the memory
  * broker, coordinator and store. `nats`: nats-server, etcd and redis-server started for this run
- * in a temporary directory (cli/services.ts, random free ports) and stopped on exit, error,
+ * in a temporary directory (deploy/services.ts, random free ports) and stopped on exit, error,
  * SIGTERM or SIGINT — each ask travels client → nats-server → shard → nats-server → client over
  * loopback TCP.
  *
@@ -23,7 +23,6 @@ import { join } from 'node:path';
 import { ActorClient } from '../../actors/runtime/client.ts';
 import { type ShardEvent, shardAddress } from '../../actors/scheduler-shard.ts';
 import { type SelectReply, selectHosts } from '../../actors/scheduler-shard-messages.ts';
-import { servicesDown, servicesUp } from '../../cli/services.ts';
 import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
 import { MemoryBroker } from '../../core/adapters/memory/bus.ts';
 import { MemoryCoordinationServer } from '../../core/adapters/memory/coordinator.ts';
@@ -35,6 +34,7 @@ import type { Bus } from '../../core/ports/bus.ts';
 import type { Coordinator } from '../../core/ports/coordinator.ts';
 import type { Store } from '../../core/ports/store.ts';
 import { startCellRoles } from '../../deploy/cell-roles.ts';
+import { servicesDown, servicesUp } from '../../deploy/services.ts';
 import { feasibleCount, hostName, hostSpecs, selectRequest, treeFor, usageClaim } from './cells-fleet.ts';
 import { LatencyRecorder, perSecond, type SelectResult } from './cells-latency.ts';
 import { onceStopped, parseMode, parsePositive, pool } from './cells-process.ts';

@@ -9,7 +9,7 @@ import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { findBinary, freePorts, isReady } from '../../cli/services.ts';
+import { findBinary, freePorts, isReady } from '../../deploy/services.ts';
 
 /** How long start, stop and `eventually` wait before failing. */
 const DEADLINE_MS = 15_000;

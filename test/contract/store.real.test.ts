@@ -5,8 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePorts } from '../../cli/services.ts';
 import { RedisStore } from '../../core/adapters/redis/store.ts';
+import { freePorts } from '../../deploy/services.ts';
 import { services, uniquePrefix } from '../real/services.ts';
 import { PrivateRedis } from './private-redis.ts';
 import { bytes, expectCode, generationsOf, put, storeContract, text, useStores } from './store.contract.ts';

@@ -25,12 +25,12 @@ import {
 } from '../../actors/scheduler-shard-messages.ts';
 import { opsQueueName } from '../../cells/conductor-jobs.ts';
 import { CellRegistry } from '../../cells/lifecycle.ts';
-import { readState, servicesDown } from '../../cli/services.ts';
 import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
 import { NatsBus } from '../../core/adapters/nats/bus.ts';
 import { WORK_QUEUE_CONSUMER } from '../../core/adapters/nats/bus-support.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
 import { decode } from '../../core/codec/envelope.ts';
+import { readState, servicesDown } from '../../deploy/services.ts';
 import { etcdLeader } from '../real/etcd-leader.ts';
 import { uniquePrefix } from '../real/services.ts';
 import { api, waitFor } from './fixtures/compute-api.ts';

@@ -11,7 +11,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts } from '../../cli/services.ts';
+import { freePorts } from '../../deploy/services.ts';
 import { type PlacementPeer, startRealPlacement, waitForHttp } from '../real/placement-peer.ts';
 import { services, uniquePrefix } from '../real/services.ts';
 

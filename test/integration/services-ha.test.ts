@@ -1,5 +1,5 @@
 /**
- * `cellplane services up --ha` (cli/services.ts, cli/services-ha.ts) and stream replicas on the
+ * `cellplane services up --ha` (deploy/services.ts, deploy/services-ha.ts) and stream replicas on the
  * NATS adapter: three NATS nodes with JetStream and three etcd members, each with its own data
  * directory; streams with one copy per node; an existing stream's replica count only grows.
  */
@@ -7,15 +7,15 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
+import { NatsBus } from '../../core/adapters/nats/bus.ts';
 import {
   isRunning,
   type ServicesState,
   servicesDown,
   servicesStatus,
   servicesUp,
-} from '../../cli/services.ts';
-import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
-import { NatsBus } from '../../core/adapters/nats/bus.ts';
+} from '../../deploy/services.ts';
 import { etcdLeader } from '../real/etcd-leader.ts';
 import { services, uniquePrefix } from '../real/services.ts';
 

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RedisStore } from '../../core/adapters/redis/store.ts';
 import {
   argsFor,
   DEFAULT_PORTS,
@@ -10,8 +11,7 @@ import {
   servicesDown,
   servicesStatus,
   servicesUp,
-} from '../../cli/services.ts';
-import { RedisStore } from '../../core/adapters/redis/store.ts';
+} from '../../deploy/services.ts';
 import { services } from '../real/services.ts';
 
 /** Running, not merely not yet reaped by this process (the servers are its children). */

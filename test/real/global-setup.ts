@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { servicesDown, servicesUp } from '../../cli/services.ts';
+import { servicesDown, servicesUp } from '../../deploy/services.ts';
 
 export interface ServiceUrls {
   nats: string;

@@ -7,7 +7,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '../../cli/services.ts';
+import { freePorts } from '../../deploy/services.ts';
 
 export interface PlacementPeer {
   readonly url: string;

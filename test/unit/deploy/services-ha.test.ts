@@ -1,12 +1,12 @@
 /**
- * The layout of `cellplane services up --ha` (cli/services-ha.ts): which ports each member gets,
+ * The layout of `cellplane services up --ha` (deploy/services-ha.ts): which ports each member gets,
  * the configuration each server is started with, and the lines printed for `eval`. The servers
  * themselves are started in test/integration/services-ha.test.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ServicesState } from '../../../cli/services.ts';
 import { envLines } from '../../../cli/services-command.ts';
+import type { ServicesState } from '../../../deploy/services.ts';
 import {
   checkPorts,
   DEFAULT_HA_BASE_PORTS,
@@ -15,8 +15,8 @@ import {
   layoutFromFreePorts,
   natsNodeConfig,
   withBases,
-} from '../../../cli/services-ha.ts';
-import { freeStablePorts } from '../../../cli/services-ports.ts';
+} from '../../../deploy/services-ha.ts';
+import { freeStablePorts } from '../../../deploy/services-ports.ts';
 
 const RANGE = '/proc/sys/net/ipv4/ip_local_port_range';
 

@@ -22,7 +22,13 @@ import {
   natsClusterFormed,
   withBases,
 } from './services-ha.ts';
-import { ensureInstalled, findBinary, SERVICE_NAMES, type ServiceName } from './services-install.ts';
+import {
+  ensureInstalled,
+  findBinary,
+  SERVICE_NAMES,
+  type ServiceName,
+  type Unit,
+} from './services-install.ts';
 import { freePorts, freeStablePorts, portReleased, portTaken } from './services-ports.ts';
 
 export {
@@ -33,6 +39,7 @@ export {
   OPENSTACK_TOOLS,
   SERVICE_NAMES,
   type ServiceName,
+  type Unit,
 } from './services-install.ts';
 export { freePorts } from './services-ports.ts';
 
@@ -57,20 +64,6 @@ export interface ServicesState {
   urls: { nats: string; etcd: string; redis: string };
   /** With --ha: where each member of the NATS and etcd clusters listens. */
   ha?: HaLayout;
-}
-
-/** One server process of a services directory. */
-export interface Unit {
-  /** Its key in `pids`, its log file `<key>.log`. */
-  readonly key: string;
-  readonly service: ServiceName;
-  readonly url: string;
-  /** Every port it listens on. */
-  readonly ports: readonly number[];
-  /** Its command-line arguments (writes its config file where it has one). */
-  args(): string[];
-  /** Whether it answers (for a cluster member: whether it serves as part of the cluster). */
-  ready(): Promise<boolean>;
 }
 
 export const DEFAULT_PORTS: ServicePorts = { nats: 14222, etcd: 12379, etcdPeer: 12380, redis: 16379 };

@@ -1,12 +1,27 @@
 /**
- * Installing the real servers and the OpenStack peers from Debian: apt-get as root, without
- * letting the distro start its own services (a policy-rc.d that says no while it runs).
+ * The real servers (their names, one process of them: `Unit`) and installing them and the
+ * OpenStack peers from Debian: apt-get as root, without letting the distro start its own
+ * services (a policy-rc.d that says no while it runs).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 
 export type ServiceName = 'nats' | 'etcd' | 'redis';
 export const SERVICE_NAMES: readonly ServiceName[] = ['nats', 'etcd', 'redis'];
+
+/** One server process of a services directory. */
+export interface Unit {
+  /** Its key in `pids`, its log file `<key>.log`. */
+  readonly key: string;
+  readonly service: ServiceName;
+  readonly url: string;
+  /** Every port it listens on. */
+  readonly ports: readonly number[];
+  /** Its command-line arguments (writes its config file where it has one). */
+  args(): string[];
+  /** Whether it answers (for a cluster member: whether it serves as part of the cluster). */
+  ready(): Promise<boolean>;
+}
 
 type Log = (line: string) => void;
 

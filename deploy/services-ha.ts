@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Unit } from './services.ts';
+import type { Unit } from './services-install.ts';
 
 /** Members of each cluster: the smallest count that survives the loss of one. */
 export const HA_MEMBERS = 3;
