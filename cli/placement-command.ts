@@ -10,7 +10,7 @@ import {
   DEFAULT_PLACEMENT_PORT,
   DEFAULT_REDIS_PREFIX,
   startPlacementServer,
-} from '../api/placement/server.ts';
+} from '../deploy/placement-server.ts';
 
 function port(value: string): number {
   const n = Number(value);

@@ -6,7 +6,7 @@
  * Placement (osc-placement, openstacksdk, gophercloud, nova's report client) relies on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PlacementServer, startPlacementServer } from '../../api/placement/server.ts';
+import { type PlacementServer, startPlacementServer } from '../../deploy/placement-server.ts';
 import { type PlacementPeer, startRealPlacement } from '../real/placement-peer.ts';
 
 const RP = 'aaaaaaaa-0000-4000-8000-000000000001';

@@ -4,12 +4,12 @@
  * the service and the store. Used by `cellplane placement` and by tests that need a real socket.
  */
 import type { FastifyInstance } from 'fastify';
-import { MemoryStore } from '../../core/adapters/memory/store.ts';
-import { RedisStore } from '../../core/adapters/redis/store.ts';
-import type { Store } from '../../core/ports/store.ts';
-import { buildPlacementApp } from './app.ts';
-import type { AuthConfig } from './auth.ts';
-import { PlacementService } from './service.ts';
+import { buildPlacementApp } from '../api/placement/app.ts';
+import type { AuthConfig } from '../api/placement/auth.ts';
+import { PlacementService } from '../api/placement/service.ts';
+import { MemoryStore } from '../core/adapters/memory/store.ts';
+import { RedisStore } from '../core/adapters/redis/store.ts';
+import type { Store } from '../core/ports/store.ts';
 
 export const DEFAULT_PLACEMENT_PORT = 8778;
 export const DEFAULT_REDIS_PREFIX = 'placement';
