@@ -13,8 +13,8 @@
  * Events that do not match the request protocol (scheduled before submitted, an unknown id…)
  * are counted as anomalies rather than thrown, so a faulty run still produces its report; the
  * invariant checkers read `anomalies`.
- * One file of ~450 lines on purpose: the collector, the report type it produces and the bucket
- * store it alone uses change together.
+ * Big because the collector, the report type it produces and the bucket store it alone uses
+ * change together: one file of ~460 lines on purpose.
  */
 import * as hdr from 'hdr-histogram-js';
 

@@ -1,7 +1,7 @@
 /**
  * Valid (or nearly valid) requests for every route of the compute API, the ids its answers tell,
  * and its headers. A route registered without a generator here fails the coverage test: add one.
- * (A table of one generator per route: long by nature.)
+ * Big because it is one table of one generator per route: long by nature.
  */
 import fc from 'fast-check';
 import type { HTTPMethods } from 'fastify';

@@ -2,8 +2,8 @@
  * Valid (or nearly valid) requests for every route of the Placement API, the ids and generations
  * its answers tell, and its headers. Providers come from a small pool of uuids (so that requests
  * meet each other's state), their generations from the latest answer that showed them. A route
- * registered without a generator here fails the coverage test: add one. (A table of one generator
- * per route: long by nature.)
+ * registered without a generator here fails the coverage test: add one. Big because it is one
+ * table of one generator per route: long by nature.
  */
 import fc from 'fast-check';
 import type { HTTPMethods } from 'fastify';
