@@ -38,11 +38,11 @@ import type { HostPick, SelectReply } from '../actors/scheduler-shard-messages.t
 import { CellplaneError, toCellplaneError } from '../core/errors.ts';
 import type { WriteOp } from '../core/ports/store.ts';
 import type { Versioned } from '../core/stores/records.ts';
+import { claimWhileLive, undoForDelete } from './claim-guard.ts';
 import type { ConductorJob } from './conductor-jobs.ts';
 import {
   type ConductorDeps,
   type ConductorEvent,
-  claimFor,
   describe,
   isInfrastructure,
   MAX_SELECT_ROUNDS,
@@ -231,7 +231,8 @@ export class MoveOps {
     }));
     if (!placed) return { kind: 'done' };
     rec = placed;
-    const claimed = await claimFor(this.d.trees, rec.value, pick);
+    const claimed = await claimWhileLive(this.d, rec.value, pick);
+    if ('gone' in claimed) return { kind: 'done' };
     if (!claimed.ok) {
       this.k.emit({ type: 'conflict', uuid: job.uuid, host: pick.host });
       return this.dropTarget(rec, `claim conflict (${claimed.conflict.reason}) on ${pick.host}`, false);
@@ -242,7 +243,8 @@ export class MoveOps {
   /** After a crash with a target recorded: claim it again (a replay if it was made), go on. */
   private async resumeTarget(rec: Rec, job: ConductorJob): Promise<Step> {
     const t = rec.value.migration!.target!;
-    const claimed = await claimFor(this.d.trees, rec.value, t);
+    const claimed = await claimWhileLive(this.d, rec.value, t);
+    if ('gone' in claimed) return { kind: 'done' };
     if (!claimed.ok)
       return this.dropTarget(rec, `claim conflict (${claimed.conflict.reason}) on ${t.host}`, false);
     return this.onTarget(rec, job);
@@ -350,7 +352,10 @@ export class MoveOps {
         ...(await groupPut(this.d.instances, r, t.host)),
       ],
     );
-    if (!done) return { kind: 'done' };
+    if (!done) {
+      await undoForDelete(this.d, job.uuid, t); // the delete may have passed the target already
+      return { kind: 'done' };
+    }
     this.k.emit({ type: 'moved', uuid: job.uuid, kind: m.kind, from: m.source.host, to: t.host });
     if (evac) {
       await this.releaseSource(done, job);

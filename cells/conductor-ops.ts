@@ -28,6 +28,7 @@ import { CellplaneError, toCellplaneError } from '../core/errors.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { WriteOp } from '../core/ports/store.ts';
 import type { Versioned } from '../core/stores/records.ts';
+import { claimWhileLive, undoForDelete } from './claim-guard.ts';
 import type { ConductorJob } from './conductor-jobs.ts';
 import { MoveOps } from './conductor-move.ts';
 import {
@@ -70,24 +71,6 @@ export interface InstanceHosts {
 }
 
 export type SpawnVerdict = 'reschedule' | 'fatal' | 'retryLater';
-
-/**
- * The instance's claim of `where` on its tree: a scheduler's pick carries the generations it saw
- * (refused if they moved on); a placement resumed from the record carries none (a replay).
- */
-export function claimFor(
-  trees: ProviderTreeClient,
-  r: InstanceRecord,
-  where: Pick<HostPick, 'root' | 'allocations'> & { readonly generations?: HostPick['generations'] },
-) {
-  return trees.claim(where.root, {
-    consumer: r.uuid,
-    project: r.projectId,
-    user: r.userId,
-    allocations: where.allocations,
-    ...(where.generations ? { expectedGenerations: where.generations } : {}),
-  });
-}
 
 export interface SpawnSpec {
   readonly uuid: string;
@@ -296,7 +279,8 @@ export class ConductorOps {
     job: ConductorJob,
   ): Promise<{ done: true } | { done: false; rec: Rec; reason?: string }> {
     const p = rec.value.placement!;
-    const claimed = await claimFor(this.d.trees, rec.value, p);
+    const claimed = await claimWhileLive(this.d, rec.value, p);
+    if ('gone' in claimed) return { done: true };
     if (claimed.ok) {
       try {
         await this.d.hosts.spawn(p.host, spawnSpec(rec.value, p));
@@ -351,7 +335,8 @@ export class ConductorOps {
       return { kind: 'raced', rec: placed.current };
     }
     rec = placed.record;
-    const claimed = await claimFor(this.d.trees, rec.value, pick);
+    const claimed = await claimWhileLive(this.d, rec.value, pick);
+    if ('gone' in claimed) return { kind: 'done' };
     if (!claimed.ok) {
       this.emit({ type: 'conflict', uuid: job.uuid, host: pick.host });
       const next = await this.clearPlacement(rec, undefined);
@@ -402,7 +387,9 @@ export class ConductorOps {
       updatedAt: now,
     });
     if (!out.ok) {
-      // Deleted meanwhile (the delete job cleans up after us) or finished by a twin delivery.
+      // Finished by a twin delivery, or deleted meanwhile: then the delete may have passed this
+      // host before our spawn landed, so undo it here.
+      await undoForDelete(this.d, job.uuid, p);
       return;
     }
     await this.d.instances.recordAction(job.uuid, job.requestId, (a) =>

@@ -20,6 +20,7 @@ import type { CellMemberships } from '../cells/memberships.ts';
 import { decode } from '../core/codec/envelope.ts';
 import type { Uuid } from '../core/model/ids.ts';
 import { capacity, makeInventory } from '../core/model/inventory.ts';
+import type { PlacementState } from '../core/placement/state.ts';
 import { providerUsages } from '../core/placement/usages.ts';
 import type { Bus, Subscription } from '../core/ports/bus.ts';
 import type { Clock } from '../core/ports/clock.ts';
@@ -112,11 +113,17 @@ export class InvariantChecker {
     for (const [name, cell] of this.world.cells) {
       const instances = new InstanceStore(cell.store);
       const want = new Map<string, Record<string, number>>();
+      /** Each record's status and task, to name the consumers behind a mismatch. */
+      const records = new Map<string, string>();
       const groups = new Map<string, { policy: string; max: number; hosts: Map<string, number> }>();
       for await (const r of instances.all()) {
         this.checks++;
         const v = r.value;
         seen.add(v.uuid);
+        records.set(
+          v.uuid,
+          `${v.status}${v.taskState ? `/${v.taskState}` : ''}${v.placement ? ` on ${v.placement.host}` : ''}`,
+        );
         if (v.status === 'BUILD')
           this.violate(
             'ended',
@@ -162,7 +169,7 @@ export class InvariantChecker {
             if (have !== expected)
               this.violate(
                 'allocations',
-                `${name}: provider ${rp.name} holds ${have} ${rc} but its live instances claim ${expected}`,
+                `${name}: provider ${rp.name} holds ${have} ${rc} but its live instances claim ${expected} (${holders(t.placement, u, rc, records)})`,
               );
             if (have > capacity(inv))
               this.violate(
@@ -213,4 +220,14 @@ async function allMembers(store: Store, index: string): Promise<string[]> {
   const out: string[] = [];
   for await (const members of indexPages(store, index, 10_000)) out.push(...members);
   return out;
+}
+
+/** Who holds `rc` on provider `rp`: each consumer with its amount and its record's status. */
+function holders(state: PlacementState, rp: Uuid, rc: string, records: ReadonlyMap<string, string>): string {
+  const out: string[] = [];
+  for (const c of state.consumers()) {
+    const n = c.allocations.get(rp)?.get(rc);
+    if (n) out.push(`${c.uuid}=${n} [${records.get(c.uuid) ?? 'no record'}]`);
+  }
+  return out.length > 0 ? `held by ${out.join(', ')}` : 'held by nobody';
 }
