@@ -12,7 +12,7 @@
  * the anti-affinity group's members are on distinct hosts; trait-requiring servers are on hosts
  * with the trait; and the merge-sorted list pages through every live server once, in order.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadTree } from '../../actors/provider-tree.ts';
 import { TREE_INDEX } from '../../actors/provider-tree-store.ts';
 import { InstanceStore } from '../../cells/instances.ts';
@@ -24,9 +24,9 @@ import { systemClock } from '../../core/adapters/system/clock.ts';
 import type { Uuid } from '../../core/model/ids.ts';
 import { capacity } from '../../core/model/inventory.ts';
 import { providerUsages } from '../../core/placement/usages.ts';
-import { services, uniquePrefix } from '../real/services.ts';
+import { services } from '../real/services.ts';
 import { api, waitFor } from './fixtures/compute-api.ts';
-import { type RoleProcess, RoleProcesses } from './fixtures/roles.ts';
+import { type RoleProcess, rolesOnSuiteServers } from './fixtures/roles.ts';
 
 const CELLS = ['cell1', 'cell2', 'cell3'];
 const HOSTS_PER_CELL = 100;
@@ -42,19 +42,7 @@ const MAX_ERRORS = 20;
 /** What the injected faults may cause: a host lost with its killed leader, retries spent on it. */
 const FAULT_CAUSES = /^(No valid host|Exceeded maximum number of retries)/;
 
-const prefix = uniquePrefix('e2e');
-const roles = new RoleProcesses({
-  CELLPLANE_NATS_URL: services().nats,
-  CELLPLANE_ETCD_URL: services().etcd,
-  CELLPLANE_REDIS_URL: services().redis,
-  CELLPLANE_PREFIX: prefix,
-});
-const closers: Array<() => Promise<void>> = [];
-
-afterAll(async () => {
-  await roles.stopAll();
-  for (const c of closers.splice(0).reverse()) await c().catch(() => {});
-});
+const { prefix, roles, closers } = rolesOnSuiteServers('e2e');
 
 interface Listed {
   id: string;

@@ -7,7 +7,7 @@
  * and one log line on the leader's stderr each; then new servers boot on the same hosts, stay ACTIVE
  * through further passes, and every provider's usage equals the claims of the live servers.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadTree } from '../../actors/provider-tree.ts';
 import { TREE_INDEX } from '../../actors/provider-tree-store.ts';
 import { InstanceStore } from '../../cells/instances.ts';
@@ -17,9 +17,9 @@ import { RedisStore } from '../../core/adapters/redis/store.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
 import type { Uuid } from '../../core/model/ids.ts';
 import { providerUsages } from '../../core/placement/usages.ts';
-import { services, uniquePrefix } from '../real/services.ts';
+import { services } from '../real/services.ts';
 import { api, waitFor } from './fixtures/compute-api.ts';
-import { type RoleProcess, RoleProcesses } from './fixtures/roles.ts';
+import { type RoleProcess, rolesOnSuiteServers } from './fixtures/roles.ts';
 
 const CELL = 'cell1';
 const HOSTS = 8;
@@ -31,19 +31,7 @@ const RECONCILE_MS = 4_000;
 const START_MS = 60_000;
 const SETTLE_MS = 60_000;
 
-const prefix = uniquePrefix('rec');
-const roles = new RoleProcesses({
-  CELLPLANE_NATS_URL: services().nats,
-  CELLPLANE_ETCD_URL: services().etcd,
-  CELLPLANE_REDIS_URL: services().redis,
-  CELLPLANE_PREFIX: prefix,
-});
-const closers: Array<() => Promise<void>> = [];
-
-afterAll(async () => {
-  await roles.stopAll();
-  for (const c of closers.splice(0).reverse()) await c().catch(() => {});
-});
+const { prefix, roles, closers } = rolesOnSuiteServers('rec');
 
 interface Server {
   id: string;

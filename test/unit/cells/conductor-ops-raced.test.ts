@@ -8,70 +8,13 @@
  * ConductorOps alone, with the scheduler, trees and hosts as small fakes that record calls.
  */
 import { describe, expect, it } from 'vitest';
-import type { ProviderTreeClient } from '../../../actors/provider-tree-client.ts';
-import type { HostPick, SelectReply } from '../../../actors/scheduler-shard-messages.ts';
 import { buildJob } from '../../../cells/conductor-jobs.ts';
-import { ConductorOps, type InstanceHosts, type SpawnVerdict } from '../../../cells/conductor-ops.ts';
+import { ConductorOps } from '../../../cells/conductor-ops.ts';
 import { InstanceStore, newInstanceRecord } from '../../../cells/instances.ts';
 import { VirtualClock } from '../../../core/adapters/memory/clock.ts';
 import { MemoryStore } from '../../../core/adapters/memory/store.ts';
+import { fakeCell, pick, reply } from './conductor-fakes.ts';
 import { M1, uuidOf } from './conductor-world.ts';
-
-const pick = (host: string): HostPick => ({
-  host,
-  node: host,
-  root: `root-${host}`,
-  allocations: { [`root-${host}`]: { VCPU: 4 } },
-  generations: { [`root-${host}`]: 1 },
-});
-
-function reply(p: HostPick): SelectReply {
-  return {
-    requestId: 'r',
-    shard: 0,
-    outcome: 'selected',
-    retryable: false,
-    message: '',
-    selections: [{ ...p, instance: 0, alternates: [] }],
-    explain: {
-      profile: 'default',
-      snapshotGeneration: 1,
-      hosts: 2,
-      evaluated: 2,
-      feasible: 2,
-      skipped: [],
-      rejected: [],
-      resolvableRejections: 0,
-    },
-  };
-}
-
-function fakes(claimConflicts: ReadonlySet<string> = new Set()) {
-  const claims: string[] = [];
-  const spawns: string[] = [];
-  const hosts: InstanceHosts = {
-    spawn: async (host) => void spawns.push(host),
-    destroy: async () => true,
-    reboot: async () => {},
-    stop: async () => {},
-    start: async () => {},
-    spawnVerdict: (): SpawnVerdict => 'fatal',
-    vmGone: () => false,
-  };
-  const trees = {
-    claim: async (root: string) => {
-      claims.push(root);
-      return claimConflicts.has(root)
-        ? {
-            ok: false,
-            conflict: { reason: 'generation', message: 'stale', version: 2, generations: {}, free: {} },
-          }
-        : { ok: true, reply: { replayed: false, version: 2, generations: {} } };
-    },
-    release: async () => ({ released: true }),
-  } as unknown as ProviderTreeClient;
-  return { claims, spawns, hosts, trees };
-}
 
 describe('build: races inside one build', () => {
   it('a group member whose first pick keeps conflicting lands on its next pick, in one delivery', async () => {
@@ -91,7 +34,7 @@ describe('build: races inside one build', () => {
       '2026-01-01T00:00:00.000Z',
     );
     await instances.create(rec);
-    const f = fakes(new Set(['root-h1'])); // a view stale about h1: every claim there conflicts
+    const f = fakeCell(new Set(['root-h1'])); // a view stale about h1: every claim there conflicts
     let selects = 0;
     const ops = new ConductorOps({
       cell: 'cell1',
@@ -109,7 +52,7 @@ describe('build: races inside one build', () => {
     await ops.run(buildJob(rec));
     const after = (await instances.get(uuidOf(0)))!.value;
     expect([after.status, after.placement?.host]).toEqual(['ACTIVE', 'h2']);
-    expect(f.spawns).toEqual(['h2']);
+    expect(f.spawned).toEqual(['h2']);
     expect(selects).toBe(1);
     expect((await instances.groups.get(group.uuid))?.value.hosts).toEqual({ [uuidOf(0)]: 'h2' });
   });
@@ -129,30 +72,13 @@ describe('build: races inside one build', () => {
       '2026-01-01T00:00:00.000Z',
     );
     await instances.create(rec);
-    const claims: string[] = [];
-    const spawns: string[] = [];
-    const hosts: InstanceHosts = {
-      spawn: async (host) => void spawns.push(host),
-      destroy: async () => true,
-      reboot: async () => {},
-      stop: async () => {},
-      start: async () => {},
-      spawnVerdict: (): SpawnVerdict => 'fatal',
-      vmGone: () => false,
-    };
-    const trees = {
-      claim: async (root: string) => {
-        claims.push(root);
-        return { ok: true };
-      },
-      release: async () => ({ released: true }),
-    } as unknown as ProviderTreeClient;
+    const f = fakeCell();
     const ops = new ConductorOps({
       cell: 'cell1',
       instances,
       shardCount: 1,
-      trees,
-      hosts,
+      trees: f.trees,
+      hosts: f.hosts,
       clock: new VirtualClock(0),
       // While the scheduler answers, another hand places the instance on h1.
       select: async () => {
@@ -171,7 +97,7 @@ describe('build: races inside one build', () => {
     await ops.run(buildJob(rec));
     const after = (await instances.get(uuidOf(0)))!.value;
     expect([after.status, after.placement?.host]).toEqual(['ACTIVE', 'h1']);
-    expect(spawns).toEqual(['h1']);
-    expect(claims).toEqual(['root-h1']);
+    expect(f.spawned).toEqual(['h1']);
+    expect(f.claimed).toEqual(['root-h1']);
   });
 });
