@@ -1,7 +1,7 @@
 import { CellplaneError } from '../core/errors.ts';
 import type { CommitResult, Store, WriteOp } from '../core/ports/store.ts';
 import { indexPages, Records, trustedRecord, type Versioned } from '../core/stores/records.ts';
-import { FENCE_KEY, fencedError, type WriteFence } from './conductor-fence.ts';
+import { FENCE_KEY, fencedError, type WriteFence } from './conductor/fence.ts';
 
 /** Nova's server status values that cellplane produces. */
 export type InstanceStatus =

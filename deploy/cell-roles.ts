@@ -15,9 +15,9 @@ import { ActorClient } from '../actors/runtime/client.ts';
 import { ActorHost } from '../actors/runtime/host.ts';
 import { SchedulerShard, type ShardEvent, shardAddress } from '../actors/scheduler-shard.ts';
 import { selectHosts } from '../actors/scheduler-shard-messages.ts';
-import { CellConductor, type ConductorRoleEvent } from '../cells/conductor.ts';
-import { ConductorFence } from '../cells/conductor-fence.ts';
-import type { ConductorEvent, InstanceHosts, SpawnVerdict } from '../cells/conductor-ops.ts';
+import { ConductorFence } from '../cells/conductor/fence.ts';
+import type { ConductorEvent, InstanceHosts, SpawnVerdict } from '../cells/conductor/ops.ts';
+import { CellConductor, type ConductorRoleEvent } from '../cells/conductor/runner.ts';
 import { InstanceStore } from '../cells/instances.ts';
 import {
   RECONCILE_ASK_TIMEOUT_MS,

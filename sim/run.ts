@@ -9,8 +9,8 @@
  * capacity and fragmentation tables (sim/capacity.ts) from the trees at the end.
  */
 import { createHash } from 'node:crypto';
+import type { ConductorEvent } from '../cells/conductor/ops.ts';
 import type { ConductorJob } from '../cells/conductor-jobs.ts';
-import type { ConductorEvent } from '../cells/conductor-ops.ts';
 import type { CellRecord } from '../cells/mapping.ts';
 import { VirtualClock } from '../core/adapters/memory/clock.ts';
 import { toCellplaneError } from '../core/errors.ts';

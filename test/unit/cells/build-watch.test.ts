@@ -5,7 +5,7 @@
  * build timeout with a fault that says so.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { watchBuilds } from '../../../cells/build-watch.ts';
+import { watchBuilds } from '../../../cells/conductor/build-watch.ts';
 import { type InstanceRecord, newInstanceRecord } from '../../../cells/instances.ts';
 import type { Versioned } from '../../../core/stores/records.ts';
 import { ACK_WAIT_MS, type ConductorWorld, conductorWorld, M1, uuidOf } from './conductor-world.ts';

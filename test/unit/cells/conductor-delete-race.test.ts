@@ -10,8 +10,8 @@
  * ConductorOps alone, with trees that keep their claims and hosts that keep their VMs.
  */
 import { describe, expect, it } from 'vitest';
+import { ConductorOps } from '../../../cells/conductor/ops.ts';
 import { buildJob, type ConductorJob } from '../../../cells/conductor-jobs.ts';
-import { ConductorOps } from '../../../cells/conductor-ops.ts';
 import { type InstanceRecord, InstanceStore, newInstanceRecord } from '../../../cells/instances.ts';
 import { VirtualClock } from '../../../core/adapters/memory/clock.ts';
 import { MemoryStore } from '../../../core/adapters/memory/store.ts';

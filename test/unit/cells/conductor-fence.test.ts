@@ -5,7 +5,7 @@
  * has its next write refused, and the new leader finishes the build, once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConductorFence, FENCE_KEY, isFenced, isFenceLost } from '../../../cells/conductor-fence.ts';
+import { ConductorFence, FENCE_KEY, isFenced, isFenceLost } from '../../../cells/conductor/fence.ts';
 import { InstanceStore, newInstanceRecord } from '../../../cells/instances.ts';
 import { MemoryStore } from '../../../core/adapters/memory/store.ts';
 import { type ConductorWorld, conductorWorld, M1, uuidOf } from './conductor-world.ts';

@@ -8,8 +8,8 @@
  * ConductorOps alone, with the scheduler, trees and hosts as small fakes that record calls.
  */
 import { describe, expect, it } from 'vitest';
+import { ConductorOps } from '../../../cells/conductor/ops.ts';
 import { buildJob } from '../../../cells/conductor-jobs.ts';
-import { ConductorOps } from '../../../cells/conductor-ops.ts';
 import { InstanceStore, newInstanceRecord } from '../../../cells/instances.ts';
 import { VirtualClock } from '../../../core/adapters/memory/clock.ts';
 import { MemoryStore } from '../../../core/adapters/memory/store.ts';

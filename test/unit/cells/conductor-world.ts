@@ -4,6 +4,8 @@
  * registrar + 2 scheduler shards + conductor replica "a"), optionally more conductor replicas,
  * and a fake fleet. Jobs go in through the real work queue, as the API puts them.
  */
+
+import type { ConductorEvent } from '../../../cells/conductor/ops.ts';
 import {
   buildJob,
   type ConductorJob,
@@ -11,7 +13,6 @@ import {
   jobMsgId,
   opsQueueName,
 } from '../../../cells/conductor-jobs.ts';
-import type { ConductorEvent } from '../../../cells/conductor-ops.ts';
 import {
   type InstanceFlavor,
   type InstanceRecord,

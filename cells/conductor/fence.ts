@@ -13,10 +13,10 @@
  * A fence record that vanished (the store lost its data) is taken again by a leader that meets
  * the loss; a store that lost it cannot tell an earlier leader's fence from the current one's.
  */
-import { encode } from '../core/codec/envelope.ts';
-import { CellplaneError } from '../core/errors.ts';
-import type { Conflict, Store, WriteOp } from '../core/ports/store.ts';
-import { trustedRecord } from '../core/stores/records.ts';
+import { encode } from '../../core/codec/envelope.ts';
+import { CellplaneError } from '../../core/errors.ts';
+import type { Conflict, Store, WriteOp } from '../../core/ports/store.ts';
+import { trustedRecord } from '../../core/stores/records.ts';
 
 /** The fence record's key in the cell store. */
 export const FENCE_KEY = 'conductor/fence';

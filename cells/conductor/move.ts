@@ -34,23 +34,11 @@
  * (~650 lines: the five operations share the CAS helper and the give-up path; confirm/revert
  * could move to their own file if it grows.)
  */
-import type { HostPick, SelectReply } from '../actors/scheduler-shard-messages.ts';
-import { CellplaneError, toCellplaneError } from '../core/errors.ts';
-import type { WriteOp } from '../core/ports/store.ts';
-import type { Versioned } from '../core/stores/records.ts';
-import { claimWhileLive, undoForDelete } from './claim-guard.ts';
-import type { ConductorJob } from './conductor-jobs.ts';
-import {
-  type ConductorDeps,
-  type ConductorEvent,
-  describe,
-  isInfrastructure,
-  MAX_SELECT_ROUNDS,
-  rankPicks,
-  retryLater,
-  type SelectOverrides,
-  spawnSpec,
-} from './conductor-ops.ts';
+import type { HostPick, SelectReply } from '../../actors/scheduler-shard-messages.ts';
+import { CellplaneError, toCellplaneError } from '../../core/errors.ts';
+import type { WriteOp } from '../../core/ports/store.ts';
+import type { Versioned } from '../../core/stores/records.ts';
+import type { ConductorJob } from '../conductor-jobs.ts';
 import {
   finishEvent,
   type InstanceAction,
@@ -66,7 +54,19 @@ import {
   startEvent,
   usageIndex,
   type VmState,
-} from './instances.ts';
+} from '../instances.ts';
+import { claimWhileLive, undoForDelete } from './claim-guard.ts';
+import {
+  type ConductorDeps,
+  type ConductorEvent,
+  describe,
+  isInfrastructure,
+  MAX_SELECT_ROUNDS,
+  rankPicks,
+  retryLater,
+  type SelectOverrides,
+  spawnSpec,
+} from './ops.ts';
 
 type Rec = Versioned<InstanceRecord>;
 type Step = { kind: 'done' } | { kind: 'next' | 'fatal'; rec: Rec; reason: string };

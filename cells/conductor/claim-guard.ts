@@ -16,10 +16,10 @@
  * (Seen in a real-time simulator run: a provider still holding a deleted server's 1 VCPU, 2 GiB
  * and 20 GB after a cold migration raced its delete.)
  */
-import type { ClaimOutcome, ProviderTreeClient } from '../actors/provider-tree-client.ts';
-import type { HostPick } from '../actors/scheduler-shard-messages.ts';
-import { toCellplaneError } from '../core/errors.ts';
-import type { InstancePlacement, InstanceRecord, InstanceStore } from './instances.ts';
+import type { ClaimOutcome, ProviderTreeClient } from '../../actors/provider-tree-client.ts';
+import type { HostPick } from '../../actors/scheduler-shard-messages.ts';
+import { toCellplaneError } from '../../core/errors.ts';
+import type { InstancePlacement, InstanceRecord, InstanceStore } from '../instances.ts';
 
 type Where = Pick<HostPick, 'root' | 'allocations'> & { readonly generations?: HostPick['generations'] };
 

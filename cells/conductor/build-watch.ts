@@ -14,9 +14,9 @@
  * Every kick and expiry is reported (`onEvent`): a kick means a job went missing, which is a bug
  * worth a log line.
  */
-import type { Clock } from '../core/ports/clock.ts';
-import type { Versioned } from '../core/stores/records.ts';
-import type { InstanceRecord, InstanceStore } from './instances.ts';
+import type { Clock } from '../../core/ports/clock.ts';
+import type { Versioned } from '../../core/stores/records.ts';
+import type { InstanceRecord, InstanceStore } from '../instances.ts';
 
 /** A build with no sign of life this long has its job queued again. */
 export const DEFAULT_BUILD_STALL_MS = 120_000;

@@ -22,15 +22,13 @@
  * store not answering) is THROWN as a retryable CellplaneError: the job goes back to the queue
  * and runs again later; it never turns an instance to ERROR.
  */
-import type { ProviderTreeClient } from '../actors/provider-tree-client.ts';
-import type { HostPick, SelectReply, SelectRequest } from '../actors/scheduler-shard-messages.ts';
-import { CellplaneError, toCellplaneError } from '../core/errors.ts';
-import type { Clock } from '../core/ports/clock.ts';
-import type { WriteOp } from '../core/ports/store.ts';
-import type { Versioned } from '../core/stores/records.ts';
-import { claimWhileLive, undoForDelete } from './claim-guard.ts';
-import type { ConductorJob } from './conductor-jobs.ts';
-import { MoveOps } from './conductor-move.ts';
+import type { ProviderTreeClient } from '../../actors/provider-tree-client.ts';
+import type { HostPick, SelectReply, SelectRequest } from '../../actors/scheduler-shard-messages.ts';
+import { CellplaneError, toCellplaneError } from '../../core/errors.ts';
+import type { Clock } from '../../core/ports/clock.ts';
+import type { WriteOp } from '../../core/ports/store.ts';
+import type { Versioned } from '../../core/stores/records.ts';
+import type { ConductorJob } from '../conductor-jobs.ts';
 import {
   finishEvent,
   type InstanceAction,
@@ -42,8 +40,10 @@ import {
   type MigrationKind,
   POWER,
   startEvent,
-} from './instances.ts';
-import { type Correction, MAX_FIX_CAS_ATTEMPTS, markGone } from './reconcile-fix.ts';
+} from '../instances.ts';
+import { type Correction, MAX_FIX_CAS_ATTEMPTS, markGone } from '../reconcile-fix.ts';
+import { claimWhileLive, undoForDelete } from './claim-guard.ts';
+import { MoveOps } from './move.ts';
 
 /** Nova's [scheduler] max_attempts default: hosts tried per build before ERROR. */
 export const DEFAULT_MAX_BUILD_ATTEMPTS = 3;

@@ -20,21 +20,21 @@
  * by one process at a time).
  */
 
-import { type LeaderEvent, LeaderLoop } from '../actors/runtime/leader-loop.ts';
-import { decode, encode } from '../core/codec/envelope.ts';
-import { CellplaneError, toCellplaneError } from '../core/errors.ts';
-import type { Bus, Consumer, Job, WorkQueue } from '../core/ports/bus.ts';
-import type { Clock, TimerHandle } from '../core/ports/clock.ts';
-import type { Coordinator, Leadership } from '../core/ports/coordinator.ts';
+import { type LeaderEvent, LeaderLoop } from '../../actors/runtime/leader-loop.ts';
+import { decode, encode } from '../../core/codec/envelope.ts';
+import { CellplaneError, toCellplaneError } from '../../core/errors.ts';
+import type { Bus, Consumer, Job, WorkQueue } from '../../core/ports/bus.ts';
+import type { Clock, TimerHandle } from '../../core/ports/clock.ts';
+import type { Coordinator, Leadership } from '../../core/ports/coordinator.ts';
+import { buildJob, type ConductorJob, conductorJob, opsQueueName } from '../conductor-jobs.ts';
 import {
   type BuildWatchEvent,
   DEFAULT_BUILD_STALL_MS,
   DEFAULT_BUILD_TIMEOUT_MS,
   watchBuilds,
 } from './build-watch.ts';
-import { type ConductorFence, isFenced, isFenceLost } from './conductor-fence.ts';
-import { buildJob, type ConductorJob, conductorJob, opsQueueName } from './conductor-jobs.ts';
-import { type ConductorDeps, ConductorOps } from './conductor-ops.ts';
+import { type ConductorFence, isFenced, isFenceLost } from './fence.ts';
+import { type ConductorDeps, ConductorOps } from './ops.ts';
 
 export const DEFAULT_CONDUCTOR_LEASE_TTL_MS = 5_000;
 /** A job not renewed for this long is redelivered (its conductor is presumed dead). */
