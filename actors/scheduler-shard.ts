@@ -33,7 +33,7 @@ import type { Store } from '../core/ports/store.ts';
 import { summarizeCapacity } from '../core/scheduler/capacity-summary.ts';
 import { DEFAULT_PROFILE_SPEC, type ProfileSpec } from '../core/scheduler/profile.ts';
 import { type ActorAddress, actorSubject } from './runtime/address.ts';
-import { type LeaderEvent, LeaderLoop } from './runtime/leader-loop.ts';
+import { DEFAULT_LEADER_LEASE_TTL_MS, type LeaderEvent, LeaderLoop } from './runtime/leader-loop.ts';
 import { encodeFailure, encodeResult } from './runtime/protocol.ts';
 import { type ServiceEvents, ShardFeed } from './scheduler-shard-feed.ts';
 import {
@@ -47,9 +47,6 @@ import { ShardSelector } from './scheduler-shard-select.ts';
 import { type AggregateSource, ShardView } from './scheduler-shard-view.ts';
 
 export { CAMPAIGN_RETRY_MS } from './runtime/leader-loop.ts';
-
-/** Default lease TTL of a shard leader: a dead leader is replaced after about this long. */
-export const DEFAULT_SHARD_LEASE_TTL_MS = 5_000;
 
 export type ShardEvent = LeaderEvent | { readonly type: 'serving'; readonly trees: number };
 
@@ -102,7 +99,7 @@ export class SchedulerShard {
       coordinator: opts.coordinator,
       election: shardElectionName(opts.cell, opts.shard),
       candidateId: opts.candidateId,
-      ttlMs: opts.leaseTtlMs ?? DEFAULT_SHARD_LEASE_TTL_MS,
+      ttlMs: opts.leaseTtlMs ?? DEFAULT_LEADER_LEASE_TTL_MS,
       lead: (l) => this.lead(l),
       stepDown: () => this.stepDown(),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),

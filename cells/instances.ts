@@ -169,6 +169,18 @@ export interface GroupPlacements {
 export const MAX_ACTIONS_PER_INSTANCE = 100;
 /** Events kept per action. */
 export const MAX_EVENTS_PER_ACTION = 50;
+/**
+ * Attempts of one compare-and-set change of an instance's records against concurrent writers;
+ * then the writer hands its work back (a retryable conflict) or leaves the change to a later pass.
+ */
+export const MAX_RECORD_CAS_ATTEMPTS = 10;
+/** Longest fault message kept on an instance (Nova's column); the whole text goes to `details`. */
+export const FAULT_MESSAGE_MAX_CHARS = 255;
+
+/** `text` as a fault's message: cut to FAULT_MESSAGE_MAX_CHARS, ending in `...` when cut. */
+export function faultMessage(text: string): string {
+  return text.length > FAULT_MESSAGE_MAX_CHARS ? `${text.slice(0, FAULT_MESSAGE_MAX_CHARS - 3)}...` : text;
+}
 
 const message = trustedRecord;
 
@@ -349,7 +361,7 @@ export class InstanceStore {
    */
   async listShape(projectId: string, shape: string): Promise<void> {
     if (this.knownShapes.get(projectId)?.has(shape)) return;
-    for (let attempt = 0; attempt < 10; attempt++) {
+    for (let attempt = 0; attempt < MAX_RECORD_CAS_ATTEMPTS; attempt++) {
       const cur = await this.shapes.get(projectId);
       const shapes = cur?.value.shapes ?? [];
       if (!shapes.includes(shape)) {

@@ -29,12 +29,16 @@ import type { ProviderTreeClient } from '../actors/provider-tree-client.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { WriteOp } from '../core/ports/store.ts';
 import type { Versioned } from '../core/stores/records.ts';
-import { type InstanceAction, type InstanceRecord, type InstanceStore, POWER } from './instances.ts';
+import {
+  faultMessage,
+  type InstanceAction,
+  type InstanceRecord,
+  type InstanceStore,
+  MAX_RECORD_CAS_ATTEMPTS,
+  POWER,
+} from './instances.ts';
 
 type Rec = Versioned<InstanceRecord>;
-
-/** CAS attempts of one correction's follow-up write against concurrent writers. */
-export const MAX_FIX_CAS_ATTEMPTS = 10;
 
 /** The instance action reconcile corrections are recorded under (GET …/os-instance-actions). */
 export const RECONCILE_ACTION = 'reconcile';
@@ -109,7 +113,7 @@ export async function markGone(
     vmState: 'error',
     taskState: null,
     powerState: POWER.NOSTATE,
-    fault: { code: 500, message: clip(detail), details: detail, created: now },
+    fault: { code: 500, message: faultMessage(detail), details: detail, created: now },
     updatedAt: now,
   });
   if (!marked.ok) return undefined;
@@ -185,7 +189,7 @@ export async function recordCorrection(
 
 /** Step 3 of markGone: placement (and group placement) cleared, if the record still names `root`. */
 async function clearPlacement(d: FixDeps, rec: Rec, root: string): Promise<void> {
-  for (let i = 0; i < MAX_FIX_CAS_ATTEMPTS; i++) {
+  for (let i = 0; i < MAX_RECORD_CAS_ATTEMPTS; i++) {
     const r = rec.value;
     if (r.status !== 'ERROR' || r.placement?.root !== root || r.taskState === 'deleting') return;
     const out = await d.instances.update(
@@ -210,8 +214,4 @@ async function dropGroupPlacement(instances: InstanceStore, r: InstanceRecord): 
 
 function iso(d: FixDeps): string {
   return new Date(d.clock.now()).toISOString();
-}
-
-function clip(s: string): string {
-  return s.length > 255 ? `${s.slice(0, 252)}...` : s;
 }

@@ -16,7 +16,7 @@ import { ActorHost } from '../actors/runtime/host.ts';
 import { SchedulerShard, type ShardEvent, shardAddress } from '../actors/scheduler-shard.ts';
 import { selectHosts } from '../actors/scheduler-shard-messages.ts';
 import { ConductorFence } from '../cells/conductor/fence.ts';
-import type { ConductorEvent, InstanceHosts, SpawnVerdict } from '../cells/conductor/ops.ts';
+import type { ConductorEvent, InstanceHosts, SpawnVerdict } from '../cells/conductor/ports.ts';
 import { CellConductor, type ConductorRoleEvent } from '../cells/conductor/runner.ts';
 import { InstanceStore } from '../cells/instances.ts';
 import {

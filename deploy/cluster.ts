@@ -13,7 +13,7 @@ import { buildComputeApp } from '../api/compute/app.ts';
 import { QuotaLedger } from '../api/compute/quota-ledger.ts';
 import { QuotaReconciler, reportLine } from '../api/compute/quota-reconcile.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
-import type { ConductorEvent } from '../cells/conductor/ops.ts';
+import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { CellDirectory } from '../cells/directory.ts';
 import { CellRegistry } from '../cells/lifecycle.ts';
 import type { CellRecord } from '../cells/mapping.ts';

@@ -26,7 +26,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_QUOTA_RECONCILE_INTERVAL_MS } from '../api/compute/quota-reconcile.ts';
-import { DEFAULT_BUILD_STALL_MS, DEFAULT_BUILD_TIMEOUT_MS } from '../cells/conductor/build-watch.ts';
+import { DEFAULT_BUILD_STALL_MS, DEFAULT_BUILD_TIMEOUT_MS } from '../cells/conductor/limits.ts';
 import { DEFAULT_CELL_TIMEOUT_MS } from '../cells/cross-cell-list.ts';
 import { DEFAULT_RECONCILE_INTERVAL_MS } from '../cells/reconcile.ts';
 import { MAX_STREAM_REPLICAS } from '../core/adapters/nats/bus-support.ts';

@@ -10,7 +10,7 @@ import { QuotaLedger } from '../api/compute/quota-ledger.ts';
 import { QuotaReconciler, reportLine } from '../api/compute/quota-reconcile.ts';
 import type { HostLiveness } from '../api/compute/servers-backend.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
-import type { ConductorEvent } from '../cells/conductor/ops.ts';
+import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { CellDirectory } from '../cells/directory.ts';
 import { CellRegistry } from '../cells/lifecycle.ts';
 import type { CellRecord } from '../cells/mapping.ts';

@@ -21,7 +21,7 @@ import {
   type ServerBackend,
 } from '../api/compute/servers-backend.ts';
 import { CellHealth, DEFAULT_CELL_REPROBE_DOWN_MS, DEFAULT_CELL_UP_FOR_MS } from '../cells/cell-health.ts';
-import { DEFAULT_JOB_ACK_WAIT_MS } from '../cells/conductor/runner.ts';
+import { DEFAULT_JOB_ACK_WAIT_MS } from '../cells/conductor/limits.ts';
 import { type ConductorJob, conductorJob, jobMsgId, opsQueueName } from '../cells/conductor-jobs.ts';
 import {
   type CellInstanceSource,

@@ -6,7 +6,7 @@
  * router, instance mapping, instance record, the cell's durable build queue).
  */
 import { queueBuild } from '../api/compute/servers-backend.ts';
-import type { ConductorEvent } from '../cells/conductor/ops.ts';
+import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { type InstanceFlavor, newInstanceRecord } from '../cells/instances.ts';
 import type { CellRecord } from '../cells/mapping.ts';
 import { toCellplaneError } from '../core/errors.ts';

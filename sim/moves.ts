@@ -10,7 +10,7 @@
  * `live_migrate` is not issued: the conductor implements resize and cold migration only.
  */
 
-import type { ConductorEvent } from '../cells/conductor/ops.ts';
+import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import type { ConductorJob } from '../cells/conductor-jobs.ts';
 import type { InstanceFlavor, InstanceRecord } from '../cells/instances.ts';
 import type { CellRecord } from '../cells/mapping.ts';

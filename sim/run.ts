@@ -9,7 +9,7 @@
  * capacity and fragmentation tables (sim/capacity.ts) from the trees at the end.
  */
 import { createHash } from 'node:crypto';
-import type { ConductorEvent } from '../cells/conductor/ops.ts';
+import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import type { ConductorJob } from '../cells/conductor-jobs.ts';
 import type { CellRecord } from '../cells/mapping.ts';
 import { VirtualClock } from '../core/adapters/memory/clock.ts';

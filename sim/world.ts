@@ -9,7 +9,7 @@
  * Determinism: every uuid and random draw comes from the scenario seed; nothing reads the wall
  * clock; the memory adapters deliver in a fixed order. Same seed + scenario → same run.
  */
-import type { ConductorEvent } from '../cells/conductor/ops.ts';
+import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { CellDirectory } from '../cells/directory.ts';
 import { CellRegistry } from '../cells/lifecycle.ts';
 import type { CellRecord } from '../cells/mapping.ts';

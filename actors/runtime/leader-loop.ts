@@ -15,6 +15,11 @@ import type { Coordinator, Leadership } from '../../core/ports/coordinator.ts';
 
 /** Pause before campaigning again after a campaign or a takeover failed. */
 export const CAMPAIGN_RETRY_MS = 1_000;
+/**
+ * Default lease TTL of every leader (scheduler shards, cell conductors; config `lease_ttl_ms`): a
+ * dead leader is replaced after about this long. Keep it several etcd election timeouts long.
+ */
+export const DEFAULT_LEADER_LEASE_TTL_MS = 5_000;
 
 export type LeaderEvent =
   | { readonly type: 'campaigning' | 'elected' | 'lost' | 'stopped' }

@@ -20,7 +20,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConductorEvent } from '../../cells/conductor/ops.ts';
+import type { ConductorEvent } from '../../cells/conductor/ports.ts';
 import { startEmbedded } from '../../deploy/embedded.ts';
 import { type Api, startNatsCluster } from './cells-cluster.ts';
 import { HOST_SHAPE } from './cells-fleet.ts';

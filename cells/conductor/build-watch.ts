@@ -17,15 +17,7 @@
 import type { Clock } from '../../core/ports/clock.ts';
 import type { Versioned } from '../../core/stores/records.ts';
 import type { InstanceRecord, InstanceStore } from '../instances.ts';
-
-/** A build with no sign of life this long has its job queued again. */
-export const DEFAULT_BUILD_STALL_MS = 120_000;
-/** A build still in BUILD this long after it was accepted ends ERROR (Nova: instance_build_timeout). */
-export const DEFAULT_BUILD_TIMEOUT_MS = 30 * 60_000;
-/** Index members read per page. */
-export const BUILD_WATCH_PAGE = 500;
-/** Kicks per pass at most (the rest wait for the next pass). */
-export const BUILD_WATCH_MAX_KICKS = 1_000;
+import { BUILD_WATCH_MAX_KICKS, BUILD_WATCH_PAGE } from './limits.ts';
 
 export type BuildWatchEvent =
   | { readonly type: 'kicked'; readonly uuid: string; readonly idleMs: number }

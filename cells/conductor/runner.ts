@@ -1,16 +1,17 @@
 /**
  * The cell conductor role: run as N replicas per cell, ONE leads (election `conductor.<cell>`).
  * The leader consumes the cell's durable operations queue (cells/conductor-jobs.ts) and runs each
- * job with ConductorOps (cells/conductor-ops.ts):
+ * job with ConductorOps (ops.ts):
  * - jobs of one instance run one at a time, in the order they were handed out;
  * - while a job runs its ack-wait is renewed (`working()` every third of it), so only a dead
  *   leader's jobs are redelivered — to the next leader, which resumes from the instance record;
- * - a job that throws a retryable error is handed back with a growing delay (0.5 s … 10 s);
+ * - a job that throws a retryable error is handed back with a growing delay (JOB_RETRY_BASE_MS …
+ *   JOB_RETRY_MAX_MS, 0.5 s … 10 s);
  *   one that throws anything else is a bug or a corrupt job: a build is turned to ERROR with the
  *   message, and the job is dropped (reported as `problem`).
  * Leadership lost: the consumer stops at once (jobs in hand finish; CAS on the instance records
  * keeps a late write from overwriting the new leader's).
- * While leading it also runs the build watch (cells/build-watch.ts): at takeover and then
+ * While leading it also runs the build watch (build-watch.ts): at takeover and then
  * periodically, a build no job drives any more is queued again, and one past the build timeout
  * ends ERROR. Every redelivery, retry, give-up, kick and expiry is reported (`onRoleEvent`) with
  * the job's operation and instance, for the role's log.
@@ -20,35 +21,34 @@
  * by one process at a time).
  */
 
-import { type LeaderEvent, LeaderLoop } from '../../actors/runtime/leader-loop.ts';
+import {
+  DEFAULT_LEADER_LEASE_TTL_MS,
+  type LeaderEvent,
+  LeaderLoop,
+} from '../../actors/runtime/leader-loop.ts';
 import { decode, encode } from '../../core/codec/envelope.ts';
 import { CellplaneError, toCellplaneError } from '../../core/errors.ts';
 import type { Bus, Consumer, Job, WorkQueue } from '../../core/ports/bus.ts';
 import type { Clock, TimerHandle } from '../../core/ports/clock.ts';
 import type { Coordinator, Leadership } from '../../core/ports/coordinator.ts';
 import { buildJob, type ConductorJob, conductorJob, opsQueueName } from '../conductor-jobs.ts';
+import { type BuildWatchEvent, watchBuilds } from './build-watch.ts';
+import { type ConductorFence, isFenced, isFenceLost } from './fence.ts';
 import {
-  type BuildWatchEvent,
+  ACK_RENEWALS_PER_WAIT,
+  BUILD_STALL_ACK_WAITS,
+  BUILD_WATCH_PASSES_PER_STALL,
   DEFAULT_BUILD_STALL_MS,
   DEFAULT_BUILD_TIMEOUT_MS,
-  watchBuilds,
-} from './build-watch.ts';
-import { type ConductorFence, isFenced, isFenceLost } from './fence.ts';
-import { type ConductorDeps, ConductorOps } from './ops.ts';
-
-export const DEFAULT_CONDUCTOR_LEASE_TTL_MS = 5_000;
-/** A job not renewed for this long is redelivered (its conductor is presumed dead). */
-export const DEFAULT_JOB_ACK_WAIT_MS = 30_000;
-/** Jobs the leader works on at once. */
-export const DEFAULT_CONDUCTOR_IN_FLIGHT = 64;
-/**
- * A job still running after this long is reported (`problem` jobStuck, once): every step has a
- * timeout, so it means an await that never settles (the Redis client once dropped commands
- * without settling them). It keeps its ack-wait renewed: another run beside it could double work.
- */
-export const STUCK_JOB_AFTER_MS = 10 * 60_000;
-const RETRY_BASE_MS = 500;
-const RETRY_MAX_MS = 10_000;
+  DEFAULT_CONDUCTOR_IN_FLIGHT,
+  DEFAULT_JOB_ACK_WAIT_MS,
+  JOB_RETRY_BASE_MS,
+  JOB_RETRY_MAX_DOUBLINGS,
+  JOB_RETRY_MAX_MS,
+  STUCK_JOB_AFTER_MS,
+} from './limits.ts';
+import { ConductorOps } from './ops.ts';
+import type { ConductorDeps } from './ports.ts';
 
 export type ConductorRoleEvent =
   | LeaderEvent
@@ -57,7 +57,7 @@ export type ConductorRoleEvent =
   /** A job delivered again: its conductor died, or its ack-wait ran out, or it was handed back. */
   | { readonly type: 'redelivered'; readonly job: string; readonly delivery: number }
   | { readonly type: 'retry'; readonly job: string; readonly delivery: number; readonly error: string }
-  /** A write of this conductor was refused: another one took the lead (cells/conductor-fence.ts). */
+  /** A write of this conductor was refused: another one took the lead (fence.ts). */
   | { readonly type: 'fenced'; readonly job: string; readonly error: string }
   /** A job that failed for good: a build ends ERROR with the error as its fault. */
   | { readonly type: 'gaveUp'; readonly job: string; readonly delivery: number; readonly error: string };
@@ -71,7 +71,7 @@ export interface CellConductorOptions extends ConductorDeps {
   readonly ackWaitMs?: number;
   readonly maxInFlight?: number;
   /**
-   * Taken at every takeover, before the first job (cells/conductor-fence.ts); the same fence
+   * Taken at every takeover, before the first job (fence.ts); the same fence
    * must guard `instances`' writes. Absent: writes are not fenced (a single-replica test).
    */
   readonly fence?: ConductorFence;
@@ -111,7 +111,8 @@ export class CellConductor {
   constructor(private readonly opts: CellConductorOptions) {
     this.ops = new ConductorOps(opts);
     this.ackWaitMs = opts.ackWaitMs ?? DEFAULT_JOB_ACK_WAIT_MS;
-    this.buildStallMs = opts.buildStallMs ?? Math.max(DEFAULT_BUILD_STALL_MS, 2 * this.ackWaitMs);
+    this.buildStallMs =
+      opts.buildStallMs ?? Math.max(DEFAULT_BUILD_STALL_MS, BUILD_STALL_ACK_WAITS * this.ackWaitMs);
     this.buildTimeoutMs = opts.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS;
     if (this.buildStallMs <= this.ackWaitMs)
       throw new CellplaneError(
@@ -127,7 +128,7 @@ export class CellConductor {
       coordinator: opts.coordinator,
       election: conductorElectionName(opts.cell),
       candidateId: opts.candidateId,
-      ttlMs: opts.leaseTtlMs ?? DEFAULT_CONDUCTOR_LEASE_TTL_MS,
+      ttlMs: opts.leaseTtlMs ?? DEFAULT_LEADER_LEASE_TTL_MS,
       lead: (l) => this.lead(l),
       stepDown: () => this.stepDown(),
       onEvent: (e) => this.emit(e),
@@ -225,7 +226,7 @@ export class CellConductor {
           }
           keepAlive();
         },
-        Math.max(1, Math.floor(this.ackWaitMs / 3)),
+        Math.max(1, Math.floor(this.ackWaitMs / ACK_RENEWALS_PER_WAIT)),
       );
     };
     keepAlive();
@@ -257,7 +258,8 @@ export class CellConductor {
       if (!this.leading) return;
       this.watching = this.watchOnce().finally(() => {
         this.watching = undefined;
-        if (this.leading) this.watchSoon(Math.max(1, Math.floor(this.buildStallMs / 4)));
+        if (this.leading)
+          this.watchSoon(Math.max(1, Math.floor(this.buildStallMs / BUILD_WATCH_PASSES_PER_STALL)));
       });
     }, delayMs);
   }
@@ -299,7 +301,10 @@ export class CellConductor {
       // The store lost the fence with its data: the leader takes it again; the job comes back.
       if (isFenceLost(e) && this.leading) await this.opts.fence?.take().catch(() => {});
       if (e.retryable && this.leading) {
-        const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(10, job.deliveryCount - 1));
+        const delay = Math.min(
+          JOB_RETRY_MAX_MS,
+          JOB_RETRY_BASE_MS * 2 ** Math.min(JOB_RETRY_MAX_DOUBLINGS, job.deliveryCount - 1),
+        );
         this.seen.set(body.uuid, this.opts.clock.now());
         this.emit({
           type: 'retry',

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { ConductorEvent } from '../../cells/conductor/ops.ts';
+import type { ConductorEvent } from '../../cells/conductor/ports.ts';
 import { DEFAULT_DEPLOY_CONFIG, type DeployConfig } from '../../deploy/config.ts';
 import type { FakeHostSpec } from '../../host-agent/drivers/fake-host.ts';
 import type { SimHost } from '../world.ts';

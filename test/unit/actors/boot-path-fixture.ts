@@ -7,7 +7,7 @@
  * what runs. Plus the books, read straight from the cell store and the fake hypervisors.
  */
 import { loadTree } from '../../../actors/provider-tree.ts';
-import type { ConductorEvent } from '../../../cells/conductor/ops.ts';
+import type { ConductorEvent } from '../../../cells/conductor/ports.ts';
 import { buildJob, conductorJob, jobMsgId, opsQueueName } from '../../../cells/conductor-jobs.ts';
 import { type InstanceFlavor, type InstanceRecord, newInstanceRecord } from '../../../cells/instances.ts';
 import { encode } from '../../../core/codec/envelope.ts';

@@ -6,7 +6,7 @@
  */
 import type { ProviderTreeClient } from '../../../actors/provider-tree-client.ts';
 import type { HostPick, SelectReply } from '../../../actors/scheduler-shard-messages.ts';
-import type { InstanceHosts, SpawnVerdict } from '../../../cells/conductor/ops.ts';
+import type { InstanceHosts, SpawnVerdict } from '../../../cells/conductor/ports.ts';
 
 export const pick = (host: string): HostPick => ({
   host,

@@ -5,7 +5,7 @@
  * and a fake fleet. Jobs go in through the real work queue, as the API puts them.
  */
 
-import type { ConductorEvent } from '../../../cells/conductor/ops.ts';
+import type { ConductorEvent } from '../../../cells/conductor/ports.ts';
 import {
   buildJob,
   type ConductorJob,

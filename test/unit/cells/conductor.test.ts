@@ -6,7 +6,7 @@
  * builds; a conductor that crashes mid-build loses no request and leaks no allocation.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { STUCK_JOB_AFTER_MS } from '../../../cells/conductor/runner.ts';
+import { STUCK_JOB_AFTER_MS } from '../../../cells/conductor/limits.ts';
 import type { InstanceRecord } from '../../../cells/instances.ts';
 import { type ConductorWorld, conductorWorld, M1, uuidOf } from './conductor-world.ts';
 

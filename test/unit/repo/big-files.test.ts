@@ -22,9 +22,6 @@ const BIG_BECAUSE = /\bbig because\b\W*\w+/i;
 const KNOWN_BIG: Record<string, string> = {
   'api/compute/routes/servers.ts':
     'admission and lifecycle inside the route closure; branch `usecase` (issue 12) moves them to a use-case layer',
-  'cells/conductor/ops.ts':
-    'branch `split` (issue 12) splits the conductor into build, delete, power and move',
-  'cells/conductor/move.ts': 'branch `split` (issue 12), as cells/conductor/ops.ts',
   'deploy/cell-roles.ts':
     'holds the reschedule policy (spawnVerdict); branch `usecase` (issue 12) moves it out of deploy/',
   'deploy/host-directory.ts':
