@@ -16,7 +16,7 @@ import { ActorHost } from '../actors/runtime/host.ts';
 import { SchedulerShard, type ShardEvent, shardAddress } from '../actors/scheduler-shard.ts';
 import { selectHosts } from '../actors/scheduler-shard-messages.ts';
 import { ConductorFence } from '../cells/conductor/fence.ts';
-import type { ConductorEvent, InstanceHosts, SpawnVerdict } from '../cells/conductor/ports.ts';
+import type { ConductorEvent, InstanceHosts } from '../cells/conductor/ports.ts';
 import { CellConductor, type ConductorRoleEvent } from '../cells/conductor/runner.ts';
 import { InstanceStore } from '../cells/instances.ts';
 import {
@@ -26,7 +26,6 @@ import {
   Reconciler,
 } from '../cells/reconcile.ts';
 import { decode, encode } from '../core/codec/envelope.ts';
-import { toCellplaneError } from '../core/errors.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Coordinator } from '../core/ports/coordinator.ts';
@@ -35,7 +34,7 @@ import type { ProfileSpec } from '../core/scheduler/profile.ts';
 import { agentSubjects } from '../host-agent/agent.ts';
 import { defaultAgentScope, HOST_KIND, INSTANCE_KIND } from '../host-agent/agents.ts';
 import { type AgentTarget, HostAgentClient } from '../host-agent/client.ts';
-import { isInstanceNotHere, shouldReschedule, spawnInProgress } from '../host-agent/driver.ts';
+import { isInstanceNotHere, spawnVerdict } from '../host-agent/driver.ts';
 import { registerHost, resync, serviceReplay, serviceTransition } from '../host-agent/messages.ts';
 import { type ServiceMonitorHandle, startServiceMonitor } from './host-directory.ts';
 import { type StoreNotice, type StoreWatchConfig, watchCellStore } from './store-recovery.ts';
@@ -377,7 +376,10 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
   }
 }
 
-/** The conductor's view of the host agents: instance operations and what a failed spawn means. */
+/**
+ * The conductor's view of the host agents: instance operations, and what a failed spawn means and
+ * whether the VM is gone (the host agents' own answers, host-agent/driver.ts).
+ */
 export function hostAgentInstances(
   agents: HostAgentClient,
   target: (host: string) => AgentTarget,
@@ -410,15 +412,4 @@ export function reconcileHosts(
     list: async (host) => (await agents.status(target(host), RECONCILE_ASK_TIMEOUT_MS)).instances,
     destroy: (host, uuid) => agents.destroy(target(host), uuid),
   };
-}
-
-/** Driver verdicts first (they carry `reschedule`), then what the bus said. */
-export function spawnVerdict(err: unknown): SpawnVerdict {
-  if (spawnInProgress(err)) return 'retryLater';
-  if (shouldReschedule(err)) return 'reschedule';
-  const e = toCellplaneError(err);
-  if ((e.details as { reason?: unknown } | undefined)?.reason !== undefined) return 'fatal';
-  if (e.code === 'noResponders') return 'reschedule'; // the host's agent is gone
-  if (e.code === 'timeout' || e.code === 'unavailable' || e.code === 'overloaded') return 'retryLater';
-  return 'fatal';
 }

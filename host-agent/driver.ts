@@ -10,7 +10,7 @@
  * Errors are CellplaneErrors recognised by `code`; a spawn failure also says what the conductor
  * should do in `details.reason` (see SpawnFailureReason) and `details.reschedule`.
  */
-import { CellplaneError, type ErrorCode } from '../core/errors.ts';
+import { CellplaneError, type ErrorCode, toCellplaneError } from '../core/errors.ts';
 import type { Inventory } from '../core/model/inventory.ts';
 
 /** One provider of the host's tree, in Placement's shape. */
@@ -135,6 +135,26 @@ export function spawnInProgress(err: unknown): boolean {
 export function shouldReschedule(err: unknown): boolean {
   const d = (err as { details?: { reschedule?: unknown } } | undefined)?.details;
   return d?.reschedule === true;
+}
+
+/** What a failed spawn means to the conductor (cells/conductor/ports.ts: `InstanceHosts.spawnVerdict`). */
+export type SpawnVerdict = 'reschedule' | 'fatal' | 'retryLater';
+
+/**
+ * What a spawn ask that failed means, from the error as it came back over the bus: the driver's
+ * verdicts first (they carry `reschedule`, or say the spawn is still running), then what the bus
+ * said — no agent answers the host (`noResponders`: it is gone, try another), no answer in time
+ * or the bus is overloaded (nothing known yet: ask again later and resume). Any other coded driver
+ * failure (`invalidSpec`, `duplicate`) and any unknown error is `fatal`.
+ */
+export function spawnVerdict(err: unknown): SpawnVerdict {
+  if (spawnInProgress(err)) return 'retryLater';
+  if (shouldReschedule(err)) return 'reschedule';
+  const e = toCellplaneError(err);
+  if ((e.details as { reason?: unknown } | undefined)?.reason !== undefined) return 'fatal';
+  if (e.code === 'noResponders') return 'reschedule'; // the host's agent is gone
+  if (e.code === 'timeout' || e.code === 'unavailable' || e.code === 'overloaded') return 'retryLater';
+  return 'fatal';
 }
 
 /**

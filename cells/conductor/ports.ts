@@ -22,7 +22,7 @@ export interface InstanceHosts {
    * What a failed spawn means: `reschedule` (the host could not, another may: release, try the
    * next pick), `fatal` (no host will: ERROR), `retryLater` (nothing known yet — the bus timed
    * out, or the build is still running on the host: the job runs again and resumes).
-   * The host agents' answer is host-agent/spawn-verdict.ts.
+   * The host agents' answer is `spawnVerdict` in host-agent/driver.ts.
    */
   spawnVerdict(err: unknown): SpawnVerdict;
   /** True when `err` is the host saying instance `uuid` is not there (its VM is gone). */
