@@ -36,7 +36,7 @@ import { defaultAgentScope, HOST_KIND, INSTANCE_KIND } from '../host-agent/agent
 import { type AgentTarget, HostAgentClient } from '../host-agent/client.ts';
 import { isInstanceNotHere, spawnVerdict } from '../host-agent/driver.ts';
 import { registerHost, resync, serviceReplay, serviceTransition } from '../host-agent/messages.ts';
-import { type ServiceMonitorHandle, startServiceMonitor } from './host-directory.ts';
+import { type ServiceMonitorHandle, startServiceMonitor } from '../host-agent/service-monitor.ts';
 import { type StoreNotice, type StoreWatchConfig, watchCellStore } from './store-recovery.ts';
 
 export interface CellRolesOptions {

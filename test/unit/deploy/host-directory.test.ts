@@ -1,7 +1,7 @@
 /**
  * deploy/host-directory.ts on the memory adapters and virtual time: the directory's hosts, nodes
  * and service state (heartbeats, durable service records), the service monitor's transitions
- * for the scheduler shards, and — on the embedded control plane — the hypervisor API over real
+ * for the scheduler shards (host-agent/service-monitor.ts, fed by the records the directory writes), and — on the embedded control plane — the hypervisor API over real
  * trees and a disabled host skipped by the scheduler.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,15 +18,12 @@ import { makeInventory } from '../../../core/model/inventory.ts';
 import { PlacementState } from '../../../core/placement/state.ts';
 import type { Bus } from '../../../core/ports/bus.ts';
 import { type Embedded, startEmbedded } from '../../../deploy/embedded.ts';
-import {
-  CellsHostDirectory,
-  type ServiceMonitorHandle,
-  serviceKey,
-  startServiceMonitor,
-} from '../../../deploy/host-directory.ts';
+import { CellsHostDirectory } from '../../../deploy/host-directory.ts';
 import { agentSubjects } from '../../../host-agent/agent.ts';
 import { stableUuid } from '../../../host-agent/drivers/fake-host.ts';
 import { heartbeat, serviceReplay, serviceTransition } from '../../../host-agent/messages.ts';
+import { type ServiceMonitorHandle, startServiceMonitor } from '../../../host-agent/service-monitor.ts';
+import { serviceKey } from '../../../host-agent/services.ts';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
 const GRACE = 30_000;

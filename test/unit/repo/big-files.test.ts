@@ -24,8 +24,6 @@ const KNOWN_BIG: Record<string, string> = {
     'admission and lifecycle inside the route closure; branch `usecase` (issue 12) moves them to a use-case layer',
   'deploy/cell-roles.ts':
     'holds the reschedule policy (spawnVerdict); branch `usecase` (issue 12) moves it out of deploy/',
-  'deploy/host-directory.ts':
-    'holds the service monitor beside the directory; branch `usecase` (issue 12) moves it out of deploy/',
   'cells/instances.ts':
     'instance records, their store and the state changes in one file; issue 12 reworks the records (compact records, mappings off etcd): whoever lands that splits it',
   'sim/realtime/run.ts':
