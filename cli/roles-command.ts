@@ -11,35 +11,26 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { connectCluster, startAgents, startApi, startConductor, startScheduler } from '../deploy/cluster.ts';
-import { type ConfigFlags, resolveConfig } from '../deploy/config.ts';
+import { type ConfigFlags, DEFAULT_DEPLOY_CONFIG as D, resolveConfig } from '../deploy/config.ts';
 import type { StoreNotice } from '../deploy/store-recovery.ts';
 import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
 import { intIn } from './options.ts';
 
 function withConnection(cmd: Command): Command {
   return cmd
-    .option(
-      '--nats <url>',
-      'NATS URL(s), comma-separated (default: $CELLPLANE_NATS_URL, config, nats://127.0.0.1:4222)',
-    )
-    .option(
-      '--etcd <url>',
-      'etcd URL(s), comma-separated (default: $CELLPLANE_ETCD_URL, config, http://127.0.0.1:2379)',
-    )
-    .option(
-      '--redis <url>',
-      "the API's Redis (default: $CELLPLANE_REDIS_URL, config, redis://127.0.0.1:6379/0)",
-    )
+    .option('--nats <url>', `NATS URL(s), comma-separated (default: $CELLPLANE_NATS_URL, config, ${D.nats})`)
+    .option('--etcd <url>', `etcd URL(s), comma-separated (default: $CELLPLANE_ETCD_URL, config, ${D.etcd})`)
+    .option('--redis <url>', `the API's Redis (default: $CELLPLANE_REDIS_URL, config, ${D.redis})`)
     .option(
       '--prefix <name>',
-      'deployment prefix of subjects and keys (default: $CELLPLANE_PREFIX, config, cellplane)',
+      `deployment prefix of subjects and keys (default: $CELLPLANE_PREFIX, config, ${D.prefix})`,
     )
     .option('--config <file>', 'YAML/JSON config file (default: $CELLPLANE_CONFIG)')
-    .option('--lease-ttl-ms <ms>', 'leader lease TTL')
-    .option('--ack-wait-ms <ms>', 'job ack-wait of the conductors')
+    .option('--lease-ttl-ms <ms>', `leader lease TTL (default ${D.leaseTtlMs})`)
+    .option('--ack-wait-ms <ms>', `job ack-wait of the conductors (default ${D.ackWaitMs})`)
     .option(
       '--stream-replicas <n>',
-      'NATS servers holding a copy of each JetStream stream: 3 on a 3-node cluster (default: $CELLPLANE_STREAM_REPLICAS, config, 1)',
+      `NATS servers holding a copy of each JetStream stream: 3 on a 3-node cluster (default: $CELLPLANE_STREAM_REPLICAS, config, ${D.streamReplicas})`,
     )
     .option('--replica-id <id>', 'name of this replica (default: <hostname>-<pid>)');
 }
@@ -133,15 +124,21 @@ export function registerRoles(program: Command): void {
   )
     .requiredOption('--cell <name>', 'the cell')
     .option('--shards <n>', 'scheduler shards of the cell', intIn('--shards', 1, 64), 1)
-    .option('--max-build-attempts <n>', 'hosts tried per build (Nova max_attempts)')
+    .option(
+      '--max-build-attempts <n>',
+      `hosts tried per build (Nova max_attempts; default ${D.maxBuildAttempts})`,
+    )
     .option(
       '--build-stall-ms <ms>',
-      'a build no job drives this long has its job queued again (default 120000)',
+      `a build no job drives this long has its job queued again (default ${D.buildStallMs})`,
     )
-    .option('--build-timeout-ms <ms>', 'a build still in BUILD this long ends ERROR (default 1800000)')
+    .option(
+      '--build-timeout-ms <ms>',
+      `a build still in BUILD this long ends ERROR (default ${D.buildTimeoutMs})`,
+    )
     .option(
       '--reconcile-interval-ms <ms>',
-      "period of the leader's comparison of the instance records with what the hosts run (default 60000)",
+      `period of the leader's comparison of the instance records with what the hosts run (default ${D.reconcileIntervalMs})`,
     )
     .action(async (o) => {
       const config = resolveConfig({

@@ -11,7 +11,7 @@
 import { HostRegistrar, type RegistrarEvent } from '../actors/host-registrar.ts';
 import { providerTreeActor } from '../actors/provider-tree.ts';
 import { ProviderTreeClient } from '../actors/provider-tree-client.ts';
-import { ActorClient } from '../actors/runtime/client.ts';
+import { ActorClient, DEFAULT_ASK_TIMEOUT_MS } from '../actors/runtime/client.ts';
 import { ActorHost } from '../actors/runtime/host.ts';
 import { SchedulerShard, type ShardEvent, shardAddress } from '../actors/scheduler-shard.ts';
 import { selectHosts } from '../actors/scheduler-shard-messages.ts';
@@ -33,7 +33,7 @@ import type { Store } from '../core/ports/store.ts';
 import type { ProfileSpec } from '../core/scheduler/profile.ts';
 import { agentSubjects } from '../host-agent/agent.ts';
 import { defaultAgentScope, HOST_KIND, INSTANCE_KIND } from '../host-agent/agents.ts';
-import { type AgentTarget, HostAgentClient } from '../host-agent/client.ts';
+import { type AgentTarget, DEFAULT_OPERATION_TIMEOUT_MS, HostAgentClient } from '../host-agent/client.ts';
 import { isInstanceNotHere, spawnVerdict } from '../host-agent/driver.ts';
 import { registerHost, resync, serviceReplay, serviceTransition } from '../host-agent/messages.ts';
 import { type ServiceMonitorHandle, startServiceMonitor } from '../host-agent/service-monitor.ts';
@@ -74,9 +74,9 @@ export interface CellRolesOptions {
   /** Jobs the conductor leader works on at once (default DEFAULT_CONDUCTOR_IN_FLIGHT). */
   readonly conductorInFlight?: number;
   readonly profile?: ProfileSpec;
-  /** Waits of asks to tree actors and shards. */
+  /** Waits of asks to tree actors and shards (default DEFAULT_ASK_TIMEOUT_MS, actors/runtime/client.ts). */
   readonly askTimeoutMs?: number;
-  /** Waits of instance operations on host agents. */
+  /** Waits of instance operations on host agents (default DEFAULT_OPERATION_TIMEOUT_MS, host-agent/client.ts). */
   readonly operationTimeoutMs?: number;
   /** Host → cell mappings (cells/memberships.ts), when the cell is registered in a CellRegistry. */
   readonly memberships?: {
@@ -123,15 +123,16 @@ export interface CellRoles {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
-
 export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) await s().catch(() => {});
   };
   try {
-    const actors = new ActorClient(o.bus, { scope: o.cell, askTimeoutMs: o.askTimeoutMs ?? 5_000 });
+    const actors = new ActorClient(o.bus, {
+      scope: o.cell,
+      askTimeoutMs: o.askTimeoutMs ?? DEFAULT_ASK_TIMEOUT_MS,
+    });
     let registrar: HostRegistrar | undefined;
     /** The conductor leader's service monitor (while this process leads the cell's conductor). */
     let monitor: ServiceMonitorHandle | undefined;
@@ -262,7 +263,7 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
           instanceKind: INSTANCE_KIND,
         },
       });
-      const askMs = o.askTimeoutMs ?? 5_000;
+      const askMs = o.askTimeoutMs ?? DEFAULT_ASK_TIMEOUT_MS;
       const stopMonitor = async () => {
         const m = monitor;
         monitor = undefined;

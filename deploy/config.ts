@@ -25,8 +25,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_LEADER_LEASE_TTL_MS } from '../actors/runtime/leader-loop.ts';
 import { DEFAULT_QUOTA_RECONCILE_INTERVAL_MS } from '../api/compute/quota-reconcile.ts';
-import { DEFAULT_BUILD_STALL_MS, DEFAULT_BUILD_TIMEOUT_MS } from '../cells/conductor/limits.ts';
+import {
+  DEFAULT_BUILD_STALL_MS,
+  DEFAULT_BUILD_TIMEOUT_MS,
+  DEFAULT_JOB_ACK_WAIT_MS,
+  DEFAULT_MAX_BUILD_ATTEMPTS,
+} from '../cells/conductor/limits.ts';
 import { DEFAULT_CELL_TIMEOUT_MS } from '../cells/cross-cell-list.ts';
 import { DEFAULT_RECONCILE_INTERVAL_MS } from '../cells/reconcile.ts';
 import { MAX_STREAM_REPLICAS } from '../core/adapters/nats/bus-support.ts';
@@ -57,9 +63,9 @@ export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
   etcd: 'http://127.0.0.1:2379',
   redis: 'redis://127.0.0.1:6379/0',
   prefix: 'cellplane',
-  leaseTtlMs: 5_000,
-  ackWaitMs: 30_000,
-  maxBuildAttempts: 3,
+  leaseTtlMs: DEFAULT_LEADER_LEASE_TTL_MS,
+  ackWaitMs: DEFAULT_JOB_ACK_WAIT_MS,
+  maxBuildAttempts: DEFAULT_MAX_BUILD_ATTEMPTS,
   reconcileIntervalMs: DEFAULT_RECONCILE_INTERVAL_MS,
   buildStallMs: DEFAULT_BUILD_STALL_MS,
   buildTimeoutMs: DEFAULT_BUILD_TIMEOUT_MS,

@@ -11,8 +11,12 @@ import * as asks from './asks.ts';
 import type { InstanceInfo, InstanceSpec, RebootKind } from './driver.ts';
 import type { AgentRoute } from './messages.ts';
 
-/** Default wait for an instance operation (a fake spawn may take simulated seconds). */
-export const DEFAULT_OPERATION_TIMEOUT_MS = 120_000;
+/**
+ * Default wait for an instance operation on a host agent, which answers when the operation is
+ * done (a spawn on a real hypervisor takes seconds to tens of seconds). The conductor uses it
+ * unless configured (deploy/cell-roles.ts `operationTimeoutMs`; the simulator passes 120 s).
+ */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
 
 /** Where a host is served: its name and the route from its registration. */
 export interface AgentTarget {

@@ -9,6 +9,7 @@
  * Determinism: every uuid and random draw comes from the scenario seed; nothing reads the wall
  * clock; the memory adapters deliver in a fixed order. Same seed + scenario → same run.
  */
+import { DEFAULT_JOB_ACK_WAIT_MS } from '../cells/conductor/limits.ts';
 import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { CellDirectory } from '../cells/directory.ts';
 import { CellRegistry } from '../cells/lifecycle.ts';
@@ -211,7 +212,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
       portsOf: (cell) => ({ store: cells.get(cell.name)!.store, bus: apiBus }),
       clock,
       random: () => routerRng.next(),
-      ackWaitMs: 30_000,
+      ackWaitMs: DEFAULT_JOB_ACK_WAIT_MS, // the conductors' (startCellRoles above sets none)
     });
     stops.push(() => backend.close());
     return {

@@ -31,8 +31,10 @@ import { systemClock } from '../../core/adapters/system/clock.ts';
 import { toCellplaneError } from '../../core/errors.ts';
 import type { TimerHandle } from '../../core/ports/clock.ts';
 import { makeRng } from '../../core/rng.ts';
+import { DEFAULT_DEPLOY_CONFIG } from '../../deploy/config.ts';
 import { CellsServerBackend } from '../../deploy/server-backend.ts';
 import { readState, type ServicesState, servicesDown, servicesUp } from '../../deploy/services.ts';
+import { DEFAULT_GRACE_MS } from '../../host-agent/monitor.ts';
 import { RunBook, submitBoot } from '../book.ts';
 import { type FaultActions, scheduleFaults } from '../faults.ts';
 import { InvariantChecker } from '../invariants.ts';
@@ -44,14 +46,14 @@ import { startWorkload } from '../workload.ts';
 import { cellFleet, HOSTS_PER_SHARD, type SimHost, SPAWN_LATENCY } from '../world.ts';
 import { type RoleKnobs, type Servers, SimProcesses } from './cluster.ts';
 
-/** The role processes' knobs in real time. */
+/** The role processes' knobs in real time: the deployment's defaults, but for these. */
 export const REALTIME_KNOBS: RoleKnobs = {
-  leaseTtlMs: 5_000,
-  ackWaitMs: 30_000,
-  maxBuildAttempts: 3,
+  leaseTtlMs: DEFAULT_DEPLOY_CONFIG.leaseTtlMs,
+  ackWaitMs: DEFAULT_DEPLOY_CONFIG.ackWaitMs,
+  maxBuildAttempts: DEFAULT_DEPLOY_CONFIG.maxBuildAttempts,
   spawnMs: SPAWN_LATENCY,
   heartbeatIntervalMs: 20_000,
-  serviceDownMs: 60_000,
+  serviceDownMs: DEFAULT_GRACE_MS,
   conductorInFlight: 1_024,
 };
 
