@@ -71,7 +71,7 @@ export type MigrationKind = 'resize' | 'migration' | 'evacuation';
 export type MigrationStatus = 'pre-migrating' | 'finished' | 'confirming' | 'reverting' | 'done';
 
 /**
- * A move of the instance (cells/conductor-move.ts), kept in its record while it runs and until
+ * A move of the instance (cells/conductor/move.ts), kept in its record while it runs and until
  * it is confirmed or reverted. The instance's uuid is the consumer on BOTH trees while it lasts:
  * `source` (old flavor) and `target` (new flavor) are different hosts, so different trees.
  */
@@ -193,8 +193,8 @@ export const projectShapesMessage = message<ProjectShapes>('cp.cell.project_shap
 export const INSTANCE_INDEX = 'inst.created';
 /**
  * The instances in BUILD, by creation (member `createdAt|uuid`): kept in the same commit as every
- * transition into or out of BUILD, so the conductor's build watch (cells/build-watch.ts) finds a
- * build whose job went missing without scanning the cell.
+ * transition into or out of BUILD, so the conductor's build watch (cells/conductor/build-watch.ts)
+ * finds a build whose job went missing without scanning the cell.
  */
 export const BUILDING_INDEX = 'inst.building';
 
@@ -242,7 +242,7 @@ export class InstanceStore {
   private readonly knownShapes = new Map<string, Set<string>>();
 
   /**
-   * `fence`: checks every write of this store carries (the conductor's, cells/conductor-fence.ts);
+   * `fence`: checks every write of this store carries (the conductor's, cells/conductor/fence.ts);
    * a write that fails one throws a retryable fenced `conflict` instead of answering "changed".
    */
   constructor(

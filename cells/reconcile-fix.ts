@@ -1,7 +1,7 @@
 /**
  * The corrections that bring a cell's instance records back in line with what its hosts run.
  * cells/reconcile.ts finds them in its periodic pass; a power action that finds the VM gone
- * (cells/conductor-ops.ts `power()`) applies `markGone` as well. Each correction writes the record
+ * (cells/conductor/power.ts) applies `markGone` as well. Each correction writes the record
  * with CAS — a record that changed meanwhile is left alone, the next pass looks again — records an
  * instance action and returns a Correction for the conductor's log.
  *

@@ -68,7 +68,7 @@ export interface CellRolesOptions {
   readonly leaseTtlMs?: number;
   readonly ackWaitMs?: number;
   readonly maxBuildAttempts?: number;
-  /** The conductor's build watch (cells/build-watch.ts); defaults there. */
+  /** The conductor's build watch (cells/conductor/build-watch.ts); defaults in cells/conductor/limits.ts. */
   readonly buildStallMs?: number;
   readonly buildTimeoutMs?: number;
   /** Jobs the conductor leader works on at once (default DEFAULT_CONDUCTOR_IN_FLIGHT). */
@@ -242,7 +242,7 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
       shards.push(s);
     }
 
-    // The conductor's writes are fenced by its leadership (cells/conductor-fence.ts).
+    // The conductor's writes are fenced by its leadership (cells/conductor/fence.ts).
     const fence = o.roles.conductor
       ? new ConductorFence(o.store, `${o.replicaId}/conductor`, () => o.clock.now())
       : undefined;

@@ -1,5 +1,5 @@
 /**
- * Moves in the cell conductor (cells/conductor-move.ts) on the memory adapters and a virtual
+ * Moves in the cell conductor (cells/conductor/move.ts) on the memory adapters and a virtual
  * clock, jobs through the real work queue: resize and cold migrate hold both claims until
  * confirm (source freed) or revert (target freed); evacuate leaves the dead host's tree; a move
  * with no host goes back where it was; a conductor crash mid-resize leaks nothing. After every
