@@ -16,15 +16,10 @@ import { ActorHost } from '../actors/runtime/host.ts';
 import { SchedulerShard, type ShardEvent, shardAddress } from '../actors/scheduler-shard.ts';
 import { selectHosts } from '../actors/scheduler-shard-messages.ts';
 import { ConductorFence } from '../cells/conductor/fence.ts';
-import type { ConductorEvent, InstanceHosts } from '../cells/conductor/ports.ts';
+import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { CellConductor, type ConductorRoleEvent } from '../cells/conductor/runner.ts';
 import { InstanceStore } from '../cells/instances.ts';
-import {
-  RECONCILE_ASK_TIMEOUT_MS,
-  type ReconcileEvent,
-  type ReconcileHosts,
-  Reconciler,
-} from '../cells/reconcile.ts';
+import { type ReconcileEvent, Reconciler } from '../cells/reconcile.ts';
 import { decode, encode } from '../core/codec/envelope.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { Clock } from '../core/ports/clock.ts';
@@ -34,9 +29,9 @@ import type { ProfileSpec } from '../core/scheduler/profile.ts';
 import { agentSubjects } from '../host-agent/agent.ts';
 import { defaultAgentScope, HOST_KIND, INSTANCE_KIND } from '../host-agent/agents.ts';
 import { type AgentTarget, DEFAULT_OPERATION_TIMEOUT_MS, HostAgentClient } from '../host-agent/client.ts';
-import { isInstanceNotHere, spawnVerdict } from '../host-agent/driver.ts';
 import { registerHost, resync, serviceReplay, serviceTransition } from '../host-agent/messages.ts';
 import { type ServiceMonitorHandle, startServiceMonitor } from '../host-agent/service-monitor.ts';
+import { hostAgentInstances, reconcileHosts } from './agent-ports.ts';
 import { type StoreNotice, type StoreWatchConfig, watchCellStore } from './store-recovery.ts';
 
 export interface CellRolesOptions {
@@ -375,42 +370,4 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
     await stop();
     throw err;
   }
-}
-
-/**
- * The conductor's view of the host agents: instance operations, and what a failed spawn means and
- * whether the VM is gone (the host agents' own answers, host-agent/driver.ts).
- */
-export function hostAgentInstances(
-  agents: HostAgentClient,
-  target: (host: string) => AgentTarget,
-): InstanceHosts {
-  return {
-    spawn: async (host, spec) => {
-      await agents.spawn(target(host), spec);
-    },
-    destroy: (host, uuid) => agents.destroy(target(host), uuid),
-    reboot: async (host, uuid, type) => {
-      await agents.reboot(target(host), uuid, type === 'HARD' ? 'hard' : 'soft');
-    },
-    stop: async (host, uuid) => {
-      await agents.stop(target(host), uuid);
-    },
-    start: async (host, uuid) => {
-      await agents.start(target(host), uuid);
-    },
-    spawnVerdict,
-    vmGone: isInstanceNotHere,
-  };
-}
-
-/** What the reconciler asks of the hosts: the agents' `status` (under a short timeout) and destroy. */
-export function reconcileHosts(
-  agents: HostAgentClient,
-  target: (host: string) => AgentTarget,
-): ReconcileHosts {
-  return {
-    list: async (host) => (await agents.status(target(host), RECONCILE_ASK_TIMEOUT_MS)).instances,
-    destroy: (host, uuid) => agents.destroy(target(host), uuid),
-  };
 }

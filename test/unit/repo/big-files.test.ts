@@ -22,8 +22,6 @@ const BIG_BECAUSE = /\bbig because\b\W*\w+/i;
 const KNOWN_BIG: Record<string, string> = {
   'api/compute/routes/servers.ts':
     'admission and lifecycle inside the route closure; branch `usecase` (issue 12) moves them to a use-case layer',
-  'deploy/cell-roles.ts':
-    'holds the reschedule policy (spawnVerdict); branch `usecase` (issue 12) moves it out of deploy/',
   'cells/instances.ts':
     'instance records, their store and the state changes in one file; issue 12 reworks the records (compact records, mappings off etcd): whoever lands that splits it',
   'sim/realtime/run.ts':
