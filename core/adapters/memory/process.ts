@@ -42,6 +42,11 @@ export class MemoryProcess {
     return !this.dead;
   }
 
+  /** Another shared store as this process sees it: its calls never settle once it is dead. */
+  storeView(store: Store): Store {
+    return deadEnds(store, () => this.dead);
+  }
+
   /** SIGKILL: see the module comment. Idempotent. */
   kill(): void {
     if (this.dead) return;
