@@ -72,7 +72,8 @@ export interface CellLookup {
 /** Instance→cell mappings (CellMemberships fits). */
 export interface InstanceMappingReader {
   instanceMapping(instanceUuid: string): Promise<InstanceMapping | undefined>;
-  instanceMappings(cellUuid?: string): Promise<InstanceMapping[]>;
+  /** One cell's mappings (a per-cell index: the cost grows with that cell, not the region). */
+  instanceMappings(cellUuid: string): Promise<InstanceMapping[]>;
 }
 
 export interface CrossCellListConfig {
@@ -205,24 +206,25 @@ export class CrossCellLister {
     }
   }
 
-  /** One sorted list per down cell, from the instance mappings (one scan for all of them). */
+  /** One sorted list per down cell, from that cell's instance mappings (its index, read in parallel). */
   private async minimalRows(
     cells: readonly CellRecord[],
     down: ReadonlyMap<string, DownCell>,
     query: CellListQuery,
   ): Promise<Row[][]> {
     if (down.size === 0) return [];
-    const byCell = new Map<string, Row[]>();
-    for (const c of cells) if (down.has(c.uuid)) byCell.set(c.uuid, []);
     const project = query.filters.projectId;
-    for (const m of await this.deps.mappings.instanceMappings()) {
-      const rows = byCell.get(m.cellUuid);
-      if (!rows || (project !== undefined && m.projectId !== project)) continue;
-      const row = toRow(minimal(m), query);
-      if (!query.after || compareTuples(row.t, query.after, query.sortKeys) > 0) rows.push(row);
-    }
     const byTuple = (a: Row, b: Row) => compareTuples(a.t, b.t, query.sortKeys);
-    return [...byCell.values()].map((rows) => rows.sort(byTuple).slice(0, query.limit));
+    const rowsOf = async (cell: CellRecord): Promise<Row[]> => {
+      const rows: Row[] = [];
+      for (const m of await this.deps.mappings.instanceMappings(cell.uuid)) {
+        if (m.cellUuid !== cell.uuid || (project !== undefined && m.projectId !== project)) continue;
+        const row = toRow(minimal(m), query);
+        if (!query.after || compareTuples(row.t, query.after, query.sortKeys) > 0) rows.push(row);
+      }
+      return rows.sort(byTuple).slice(0, query.limit);
+    };
+    return Promise.all(cells.filter((c) => down.has(c.uuid)).map(rowsOf));
   }
 
   private withTimeout<T>(cell: CellRecord, run: (signal: AbortSignal) => Promise<T>): Promise<T> {

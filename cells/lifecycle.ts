@@ -14,7 +14,8 @@
  *            commit point. If the lease ran out first the record is gone, the CAS fails and
  *            step 2's claim is released: nothing was created.
  * delete  1. mark `deleting` (new mappings are refused, see memberships.ts); 2. count host
- *         and instance mappings, and if any remain, put the state back and refuse;
+ *         mappings (etcd) and instance mappings (the per-cell index in the API layer's store,
+ *         instance-mappings.ts), and if any remain, put the state back and refuse;
  *         3. delete the record; 4. delete the claim. A crash after 1 leaves a `deleting`
  *         cell: running delete again finishes (or refuses and reverts). A crash after 3
  *         leaves an orphan claim, which the next create of that name (or `repair`) removes.
@@ -26,6 +27,8 @@ import { CellplaneError } from '../core/errors.ts';
 import { parseUuid, tryParseUuid } from '../core/model/ids.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Coordinator } from '../core/ports/coordinator.ts';
+import type { Store } from '../core/ports/store.ts';
+import { InstanceMappings } from './instance-mappings.ts';
 import {
   CELL_NAMES_PREFIX,
   CELLS_PREFIX,
@@ -50,6 +53,12 @@ export const NAME_CLAIM_ATTEMPTS = 3;
 
 export interface CellRegistryOptions {
   clock: Clock;
+  /**
+   * The API layer's store, where the instance→cell mappings live (instance-mappings.ts): a delete
+   * counts them there. Every process that maps, unmaps, counts or lists instances must name the
+   * same store (a deployment's `redis` with the keys under `<prefix>.api`).
+   */
+  mappingStore: Store;
   /** New cell uuids (default: random v4). */
   newUuid?: () => string;
   pendingTtlMs?: number;
@@ -82,7 +91,12 @@ export class CellRegistry {
     this.clock = opts.clock;
     this.newUuid = opts.newUuid ?? randomUUID;
     this.pendingTtlMs = opts.pendingTtlMs ?? PENDING_CELL_TTL_MS;
-    this.memberships = new CellMemberships(coord, opts.clock);
+    const instances = new InstanceMappings({
+      store: opts.mappingStore,
+      coordinator: coord,
+      clock: opts.clock,
+    });
+    this.memberships = new CellMemberships(coord, opts.clock, instances);
   }
 
   /** Creates a cell; `conflict` (not retryable) when the name is taken, `invalid` on bad input. */

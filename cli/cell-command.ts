@@ -1,25 +1,57 @@
 /**
  * `cellplane cell create|list|show|update|disable|enable|delete|repair`: the cell mappings
- * in etcd (cells/lifecycle.ts). Tables for humans, `--json` for scripts; every failure
+ * in etcd (cells/lifecycle.ts); show, delete and repair also read the instance mappings in the
+ * API's Redis (`--redis`). Tables for humans, `--json` for scripts; every failure
  * is an Error with an actionable message, which cli/main.ts prints with exit code 1.
  */
 import type { Command } from 'commander';
+import { moveLegacyInstanceMappings, moveReportLine } from '../cells/instance-mappings-move.ts';
 import { CellRegistry } from '../cells/lifecycle.ts';
 import type { CellRecord } from '../cells/mapping.ts';
 import type { MappingCounts } from '../cells/memberships.ts';
 import { EtcdCoordinator } from '../core/adapters/etcd/coordinator.ts';
+import { redactUrl } from '../core/adapters/redis/connection.ts';
+import { RedisStore } from '../core/adapters/redis/store.ts';
 import { systemClock } from '../core/adapters/system/clock.ts';
 import { hasCode } from '../core/errors.ts';
+import type { Store } from '../core/ports/store.ts';
+import { lazyStore } from '../core/stores/lazy-store.ts';
 
 export const DEFAULT_ETCD_PREFIX = '/cellplane';
 
 interface ConnOptions {
   etcd?: string;
+  redis?: string;
   prefix: string;
   json?: boolean;
 }
 
-async function withCells<T>(o: ConnOptions, run: (cells: CellRegistry) => Promise<T>): Promise<T> {
+/**
+ * The API layer's store, where the instance mappings live (keys under `<prefix>.api`, as
+ * `cellplane api` names them: deploy/cluster.ts), opened only by a command that counts or moves
+ * them (show, delete, repair).
+ */
+function apiStoreOf(o: ConnOptions): Store {
+  return lazyStore(async () => {
+    const url = o.redis ?? process.env.CELLPLANE_REDIS_URL;
+    if (!url) {
+      throw new Error(
+        "the instance mappings live in the API's Redis: pass --redis URL or set CELLPLANE_REDIS_URL (the API's `redis`)",
+      );
+    }
+    try {
+      return await RedisStore.open({ url, prefix: `${o.prefix.replace(/^\/+/, '')}.api` });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new Error(`cannot reach the API's Redis at ${redactUrl(url)} (${why}); is it running?`);
+    }
+  });
+}
+
+async function withCells<T>(
+  o: ConnOptions,
+  run: (cells: CellRegistry, coord: EtcdCoordinator) => Promise<T>,
+): Promise<T> {
   const url = o.etcd ?? process.env.CELLPLANE_ETCD_URL;
   if (!url) {
     throw new Error(
@@ -27,8 +59,9 @@ async function withCells<T>(o: ConnOptions, run: (cells: CellRegistry) => Promis
     );
   }
   const coord = new EtcdCoordinator({ hosts: url.split(','), prefix: o.prefix });
+  const mappingStore = apiStoreOf(o);
   try {
-    return await run(new CellRegistry(coord, { clock: systemClock }));
+    return await run(new CellRegistry(coord, { clock: systemClock, mappingStore }), coord);
   } catch (err) {
     if (hasCode(err, 'unavailable') || hasCode(err, 'timeout')) {
       const why = err instanceof Error ? err.message : String(err);
@@ -38,6 +71,7 @@ async function withCells<T>(o: ConnOptions, run: (cells: CellRegistry) => Promis
     }
     throw err;
   } finally {
+    await mappingStore.close();
     await coord.close();
   }
 }
@@ -103,6 +137,10 @@ function conn(cmd: Command): Command {
   return cmd
     .option('--etcd <url>', 'etcd client URL(s), comma-separated (default: $CELLPLANE_ETCD_URL)')
     .option('--prefix <prefix>', 'key prefix of this deployment in etcd', DEFAULT_ETCD_PREFIX)
+    .option(
+      '--redis <url>',
+      "the API's Redis, where instance mappings live (show, delete, repair; default: $CELLPLANE_REDIS_URL)",
+    )
     .option('--json', 'print JSON instead of a table');
 }
 
@@ -187,10 +225,19 @@ export function registerCell(program: Command): void {
     });
 
   conn(cell.command('repair'))
-    .description('free cell names left claimed by an interrupted delete (safe to run any time)')
+    .description(
+      "free cell names left claimed by an interrupted delete, and move instance mappings an earlier version kept in etcd into the API's Redis (safe to run any time)",
+    )
     .action(async (o: ConnOptions) => {
-      const freed = await withCells(o, (cells) => cells.repair());
-      const text = freed.length === 0 ? 'nothing to repair' : `freed cell name(s): ${freed.join(', ')}`;
-      console.log(o.json ? asJson({ freed }) : text);
+      const [freed, moved] = await withCells(o, async (cells, coord) => [
+        await cells.repair(),
+        await moveLegacyInstanceMappings(coord, cells.memberships.instances),
+      ]);
+      const lines = [
+        ...(freed.length ? [`freed cell name(s): ${freed.join(', ')}`] : []),
+        ...(moveReportLine(moved) ? [moveReportLine(moved)] : []),
+      ];
+      console.log(o.json ? asJson({ freed, mappings: moved }) : lines.join('\n') || 'nothing to repair');
+      if (moved.conflicts.length > 0) process.exitCode = 1;
     });
 }

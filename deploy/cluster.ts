@@ -15,6 +15,7 @@ import { QuotaReconciler, reportLine } from '../api/compute/quota-reconcile.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
 import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { CellDirectory } from '../cells/directory.ts';
+import { moveLegacyInstanceMappings, moveReportLine } from '../cells/instance-mappings-move.ts';
 import { CellRegistry } from '../cells/lifecycle.ts';
 import type { CellRecord } from '../cells/mapping.ts';
 import { EtcdCoordinator } from '../core/adapters/etcd/coordinator.ts';
@@ -24,6 +25,7 @@ import { systemClock } from '../core/adapters/system/clock.ts';
 import { toCellplaneError } from '../core/errors.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { Store } from '../core/ports/store.ts';
+import { lazyStore } from '../core/stores/lazy-store.ts';
 import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
 import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-agent/fleet.ts';
 import { type CellRoles, startCellRoles } from './cell-roles.ts';
@@ -38,7 +40,10 @@ export interface Cluster {
   readonly bus: NatsBus;
   readonly coordinator: EtcdCoordinator;
   readonly registry: CellRegistry;
-  /** The API layer's store (`config.redis`, keys under `<prefix>.api`), opened on first use. */
+  /**
+   * The API layer's store (`config.redis`, keys under `<prefix>.api`), opened on first use. The
+   * registry's instance mappings live there too.
+   */
   apiStore(): Promise<Store>;
   /** The store and bus of a cell (opened on first use, kept until close). */
   portsOf(cell: CellRecord): Promise<CellPorts>;
@@ -63,7 +68,19 @@ export async function connectCluster(
   const streamReplicas = config.streamReplicas;
   const bus = await NatsBus.connect({ servers: config.nats, prefix: config.prefix, name, streamReplicas });
   const coordinator = new EtcdCoordinator({ hosts: config.etcd, prefix: `/${config.prefix}` });
-  const registry = new CellRegistry(coordinator, { clock: systemClock });
+  let api: Promise<RedisStore> | undefined;
+  const apiStore = () => {
+    if (!api) {
+      const p = RedisStore.open({ url: config.redis, prefix: `${config.prefix}.api` });
+      api = p;
+      p.catch(() => {
+        if (api === p) api = undefined; // tried again on the next use
+      });
+    }
+    return api;
+  };
+  // Instance mappings live in the API's store: opened when a role first maps, unmaps or counts.
+  const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore: lazyStore(apiStore) });
   const ports = new Map<string, Promise<CellPorts & { close(): Promise<void> }>>();
   const open = async (cell: CellRecord) => {
     const store = await RedisStore.open({
@@ -91,22 +108,12 @@ export async function connectCluster(
       },
     };
   };
-  let api: Promise<RedisStore> | undefined;
   return {
     config,
     bus,
     coordinator,
     registry,
-    apiStore() {
-      if (!api) {
-        const p = RedisStore.open({ url: config.redis, prefix: `${config.prefix}.api` });
-        api = p;
-        p.catch(() => {
-          if (api === p) api = undefined; // tried again on the next use
-        });
-      }
-      return api;
-    },
+    apiStore,
     portsOf(cell) {
       let p = ports.get(cell.uuid);
       if (!p) {
@@ -252,8 +259,9 @@ export interface ApiHandle {
 
 /**
  * The compute API over every cell in etcd (not listening yet: the caller calls `app.listen`).
- * It watches its store and, after a loss, seeds the stock flavors again and recounts the quota
- * usage from the cells (deploy/store-recovery.ts); `onStoreNotice` gets those lines (default:
+ * At start it moves the instance mappings an earlier version kept in etcd into its store
+ * (cells/instance-mappings-move.ts). It watches its store and, after a loss, seeds the stock
+ * flavors again and recounts the quota usage from the cells (deploy/store-recovery.ts); `onStoreNotice` gets those lines (default:
  * stderr). Its quota reconcile pass runs at once and then every `config.quotaReconcileMs`; `onLog`
  * gets a line when a cell stops or starts answering and after a pass that skipped a cell, changed
  * anything or failed.
@@ -310,6 +318,17 @@ export async function startApi(
       if (line) log(line);
     },
   });
+  // Mappings an earlier version kept in etcd move into the store (read from etcd until they have).
+  await moveLegacyInstanceMappings(c.coordinator, c.registry.memberships.instances).then(
+    (r) => {
+      const line = moveReportLine(r);
+      if (line) log(line);
+    },
+    (err) =>
+      log(
+        `instance mappings not moved from etcd yet (${toCellplaneError(err).message}): they are read there meanwhile; "cellplane cell repair" moves them`,
+      ),
+  );
   const watch = await watchApiStore(
     {
       store: apiStore,

@@ -1,7 +1,8 @@
 /**
  * Everything in one process on the memory adapters (`cellplane up`): N cells, each with its
  * provider-tree actors, registrar, scheduler shards, a conductor and a fake fleet of simulated
- * hosts; the cell records and mappings in a memory coordinator; the compute API over them with
+ * hosts; the cell records and host mappings in a memory coordinator, the instance mappings in the
+ * API's memory store; the compute API over them with
  * a few stock flavors and its quota ledger (released by the conductors' deletes, reconciled
  * with the cells every DEFAULT_QUOTA_RECONCILE_INTERVAL_MS on the clock). The same roles run as separate processes on NATS, etcd and Redis.
  */
@@ -61,7 +62,7 @@ export interface Embedded {
   readonly app: Awaited<ReturnType<typeof buildComputeApp>>;
   /** The cells' stores, by cell uuid. */
   readonly stores: ReadonlyMap<string, MemoryStore>;
-  /** The compute API's store (flavors, aggregates, server groups, quotas). */
+  /** The compute API's store (flavors, aggregates, server groups, quotas, instance mappings). */
   readonly apiStore: MemoryStore;
   /** Quota usage per project (the API layer's) and the pass reconciling it with the cells. */
   readonly quota: QuotaLedger;
@@ -87,14 +88,14 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
   try {
     const coordinator = coordination.client();
     stops.push(() => coordinator.close());
-    const registry = new CellRegistry(coordinator, { clock });
+    const apiStore = new MemoryStore();
+    const registry = new CellRegistry(coordinator, { clock, mappingStore: apiStore });
     const cells: CellRecord[] = [];
     const roles = new Map<string, CellRoles>();
     const fleets = new Map<string, FakeFleet>();
     const stores = new Map<string, MemoryStore>();
     const bus = broker.connect();
     stops.push(() => bus.close());
-    const apiStore = new MemoryStore();
     const quota = new QuotaLedger(apiStore, () => clock.now());
     const shardCount = o.shardsPerCell ?? 1;
     let epochs = 0;

@@ -1,8 +1,9 @@
 /**
  * The compute API's ServerBackend over the cells: the CellDirectory (watched cell records), the
- * memberships in the coordinator (instance → cell), each cell's store and bus (`portsOf`: the
- * same memory ports for every cell when embedded, the cell's own Redis and NATS otherwise), the
- * cell router fed by the shards' capacity reports, and the cross-cell lister.
+ * instance mappings (instance → cell, in the API layer's store: cells/instance-mappings.ts), each
+ * cell's store and bus (`portsOf`: the same memory ports for every cell when embedded, the cell's
+ * own Redis and NATS otherwise), the cell router fed by the shards' capacity reports, and the
+ * cross-cell lister.
  *
  * Isolation: which cells answer is tracked by a CellHealth (cells/cell-health.ts) whose probe
  * reads the cell's store and flushes its bus, under `cellTimeoutMs`. A new instance goes to a cell

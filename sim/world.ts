@@ -98,7 +98,9 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
   try {
     const coordinator = coordination.client();
     stops.push(() => coordinator.close());
-    const registry = new CellRegistry(coordinator, { clock, newUuid: uuid });
+    // The API layer's store: the instance mappings live there.
+    const apiStore = new MemoryStore();
+    const registry = new CellRegistry(coordinator, { clock, newUuid: uuid, mappingStore: apiStore });
     const cells = new Map<string, SimCell>();
     const hosts = new Map<string, SimHost>();
     const replicaStops = new Map<CellRoles, () => Promise<void>>();
@@ -136,7 +138,10 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
         reconcile: { intervalMs: SIM_RECONCILE_INTERVAL_MS },
         askTimeoutMs: 30_000,
         operationTimeoutMs: 120_000,
-        memberships: new CellRegistry(proc.coordinator, { clock: proc.clock }).memberships,
+        memberships: new CellRegistry(proc.coordinator, {
+          clock: proc.clock,
+          mappingStore: proc.storeView(apiStore),
+        }).memberships,
         onConductorEvent: (e) => {
           if (proc.alive) o.onConductorEvent(cell, e);
         },

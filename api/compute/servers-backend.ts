@@ -2,8 +2,8 @@
  * The port through which the compute API reaches the cells for /servers: pick a cell for a new
  * instance (the cell router), map instances to cells, read and CAS-update a cell's instance
  * records, hand a cell's conductor a durable job, list across cells. deploy/server-backend.ts
- * implements it over the CellDirectory, the memberships in the coordinator, each cell's store and
- * bus; tests use the same implementation on the memory adapters.
+ * implements it over the CellDirectory, the instance mappings (in the API layer's store), each
+ * cell's store and bus; tests use the same implementation on the memory adapters.
  */
 import { buildJob, type ConductorJob } from '../../cells/conductor-jobs.ts';
 import type { CrossCellListRequest } from '../../cells/cross-cell-list.ts';

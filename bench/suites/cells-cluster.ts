@@ -8,6 +8,7 @@
  */
 import { CellRegistry } from '../../cells/lifecycle.ts';
 import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
+import { RedisStore } from '../../core/adapters/redis/store.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
 import { servicesDown, servicesUp } from '../../deploy/services.ts';
 import { RoleProcesses } from '../../test/e2e/fixtures/roles.ts';
@@ -54,7 +55,10 @@ export async function startNatsCluster(o: {
   });
   const coordinator = new EtcdCoordinator({ hosts: urls.etcd, prefix: `/${PREFIX}` });
   o.cleanups.push(() => coordinator.close());
-  const registry = new CellRegistry(coordinator, { clock: systemClock });
+  // Instance mappings live in the API's store (keys `<prefix>.api`, as `cellplane api` names them).
+  const apiStore = await RedisStore.open({ url: urls.redis, prefix: `${PREFIX}.api` });
+  o.cleanups.push(() => apiStore.close());
+  const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore: apiStore });
   const names = Array.from({ length: o.cells }, (_, i) => `cell${i + 1}`);
   for (const name of names) await registry.create({ name, transport: `cp.${name}`, store: urls.redis });
 

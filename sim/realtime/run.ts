@@ -100,7 +100,10 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     closers.push(() => bus.close());
     const coordinator = new EtcdCoordinator({ hosts: servers.etcd, prefix: `/${prefix}` });
     closers.push(() => coordinator.close());
-    const registry = new CellRegistry(coordinator, { clock: systemClock });
+    // The API layer's store, as the role processes name it (deploy/cluster.ts): instance mappings.
+    const apiStore = await RedisStore.open({ url: servers.redis, prefix: `${prefix}.api` });
+    closers.push(() => apiStore.close());
+    const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore: apiStore });
 
     let runStart = Date.now();
     const rel = () => Date.now() - runStart;

@@ -11,7 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CellRegistry } from '../../cells/lifecycle.ts';
 import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
+import type { Store } from '../../core/ports/store.ts';
 import { services, uniquePrefix } from '../real/services.ts';
+import { apiStoreOf } from './fixtures/api-store.ts';
 
 const execFileP = promisify(execFile);
 /** The script under test; CELLPLANE_BIN points at another build of it (e.g. an installed one). */
@@ -41,8 +43,10 @@ async function cellplane(args: string[], env: Record<string, string | undefined>
 }
 
 const coords: EtcdCoordinator[] = [];
+const stores: Store[] = [];
 afterEach(async () => {
   await Promise.all(coords.splice(0).map((c) => c.close()));
+  await Promise.all(stores.splice(0).map((s) => s.close()));
 });
 
 describe('cellplane cell (real etcd)', () => {
@@ -51,7 +55,10 @@ describe('cellplane cell (real etcd)', () => {
     async () => {
       const prefix = `/${uniquePrefix('cellcli')}`;
       const cell = (...args: string[]) =>
-        cellplane(['cell', ...args, '--prefix', prefix], { CELLPLANE_ETCD_URL: services().etcd });
+        cellplane(['cell', ...args, '--prefix', prefix], {
+          CELLPLANE_ETCD_URL: services().etcd,
+          CELLPLANE_REDIS_URL: services().redis,
+        });
       const json = async (...args: string[]) => {
         const r = await cell(...args, '--json');
         expect(r, r.stderr).toMatchObject({ code: 0 });
@@ -98,7 +105,9 @@ describe('cellplane cell (real etcd)', () => {
       // A host agent maps its host to cell1: delete must refuse, saying how many remain.
       const coord = new EtcdCoordinator({ hosts: services().etcd, prefix });
       coords.push(coord);
-      const registry = new CellRegistry(coord, { clock: systemClock });
+      const mappingStore = apiStoreOf(services().redis, prefix.slice(1));
+      stores.push(mappingStore);
+      const registry = new CellRegistry(coord, { clock: systemClock, mappingStore });
       await registry.memberships.mapHost('compute-1', c1.uuid);
       const refused = await cell('delete', 'cell1');
       expect(refused.code).toBe(1);

@@ -19,6 +19,7 @@ import { connectCluster, startAgents, startConductor, startScheduler } from '../
 import { DEFAULT_DEPLOY_CONFIG } from '../../deploy/config.ts';
 import { PrivateRedis } from '../contract/private-redis.ts';
 import { services, uniquePrefix } from '../real/services.ts';
+import { apiStoreOf } from './fixtures/api-store.ts';
 import { api, waitFor } from './fixtures/compute-api.ts';
 import { RoleProcesses } from './fixtures/roles.ts';
 
@@ -96,7 +97,9 @@ describe('cells isolated from each other: one cell’s Redis hung, then stopped,
     const { nats, etcd, redis } = services();
     const coordinator = new EtcdCoordinator({ hosts: etcd, prefix: `/${prefix}` });
     closers.push(() => coordinator.close());
-    const registry = new CellRegistry(coordinator, { clock: systemClock });
+    const mappingStore = apiStoreOf(redis, prefix);
+    closers.push(() => mappingStore.close());
+    const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore });
     const config = {
       ...DEFAULT_DEPLOY_CONFIG,
       nats,

@@ -25,6 +25,7 @@ import type { Uuid } from '../../core/model/ids.ts';
 import { capacity } from '../../core/model/inventory.ts';
 import { providerUsages } from '../../core/placement/usages.ts';
 import { services } from '../real/services.ts';
+import { apiStoreOf } from './fixtures/api-store.ts';
 import { api, waitFor } from './fixtures/compute-api.ts';
 import { type RoleProcess, rolesOnSuiteServers } from './fixtures/roles.ts';
 
@@ -75,7 +76,9 @@ describe('cells end to end: 2 APIs, 3 cells × (2 conductors, 2 shards × 2 repl
     const { etcd, redis } = services();
     const coordinator = new EtcdCoordinator({ hosts: etcd, prefix: `/${prefix}` });
     closers.push(() => coordinator.close());
-    const registry = new CellRegistry(coordinator, { clock: systemClock });
+    const mappingStore = apiStoreOf(redis, prefix);
+    closers.push(() => mappingStore.close());
+    const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore });
     const cells: CellRecord[] = [];
     for (const name of CELLS)
       cells.push(await registry.create({ name, transport: `cp.${name}`, store: redis }));

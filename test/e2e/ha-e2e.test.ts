@@ -33,6 +33,7 @@ import { decode } from '../../core/codec/envelope.ts';
 import { readState, servicesDown } from '../../deploy/services.ts';
 import { etcdLeader } from '../real/etcd-leader.ts';
 import { uniquePrefix } from '../real/services.ts';
+import { apiStoreOf } from './fixtures/api-store.ts';
 import { api, waitFor } from './fixtures/compute-api.ts';
 import { type RoleProcess, RoleProcesses } from './fixtures/roles.ts';
 
@@ -153,7 +154,9 @@ describe('on services up --ha: an etcd member and a NATS node lost mid-boot', ()
 
     const coordinator = new EtcdCoordinator({ hosts: etcd, prefix: `/${prefix}` });
     closers.push(() => coordinator.close());
-    const registry = new CellRegistry(coordinator, { clock: systemClock });
+    const mappingStore = apiStoreOf(env.CELLPLANE_REDIS_URL!, prefix);
+    closers.push(() => mappingStore.close());
+    const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore });
     for (const name of CELLS)
       await registry.create({ name, transport: `cp.${name}`, store: env.CELLPLANE_REDIS_URL! });
     const bus = await NatsBus.connect({ servers: nats, prefix, name: 'ha-e2e', streamReplicas: 3 });

@@ -18,6 +18,7 @@ import { systemClock } from '../../core/adapters/system/clock.ts';
 import type { Uuid } from '../../core/model/ids.ts';
 import { providerUsages } from '../../core/placement/usages.ts';
 import { services } from '../real/services.ts';
+import { apiStoreOf } from './fixtures/api-store.ts';
 import { api, waitFor } from './fixtures/compute-api.ts';
 import { type RoleProcess, rolesOnSuiteServers } from './fixtures/roles.ts';
 
@@ -76,7 +77,9 @@ describe('reconcile end to end: the agents process restarts with its VMs gone', 
     const { etcd, redis } = services();
     const coordinator = new EtcdCoordinator({ hosts: etcd, prefix: `/${prefix}` });
     closers.push(() => coordinator.close());
-    const registry = new CellRegistry(coordinator, { clock: systemClock });
+    const mappingStore = apiStoreOf(redis, prefix);
+    closers.push(() => mappingStore.close());
+    const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore });
     await registry.create({ name: CELL, transport: `cp.${CELL}`, store: redis });
 
     const common = ['--cell', CELL, '--lease-ttl-ms', '2000', '--ack-wait-ms', '5000'];

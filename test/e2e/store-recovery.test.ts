@@ -21,6 +21,7 @@ import { systemClock } from '../../core/adapters/system/clock.ts';
 import type { Uuid } from '../../core/model/ids.ts';
 import { PrivateRedis } from '../contract/private-redis.ts';
 import { services, uniquePrefix } from '../real/services.ts';
+import { apiStoreOf } from './fixtures/api-store.ts';
 import { api } from './fixtures/compute-api.ts';
 import { type RoleProcess, RoleProcesses } from './fixtures/roles.ts';
 
@@ -119,7 +120,9 @@ beforeAll(async () => {
   closers.push(() => redis.destroy());
   const coordinator = new EtcdCoordinator({ hosts: services().etcd, prefix: `/${prefix}` });
   closers.push(() => coordinator.close());
-  await new CellRegistry(coordinator, { clock: systemClock }).create({
+  const mappingStore = apiStoreOf(redisUrl, prefix);
+  closers.push(() => mappingStore.close());
+  await new CellRegistry(coordinator, { clock: systemClock, mappingStore }).create({
     name: CELL,
     transport: `cp.${CELL}`,
     store: redisUrl,

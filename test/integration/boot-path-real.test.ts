@@ -15,6 +15,7 @@ import { NatsBus } from '../../core/adapters/nats/bus.ts';
 import { RedisStore } from '../../core/adapters/redis/store.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
 import { startFakeFleet } from '../../host-agent/fleet.ts';
+import { apiStoreOf } from '../e2e/fixtures/api-store.ts';
 import { services, uniquePrefix } from '../real/services.ts';
 import { claimedUsage, flavorOf, startBootCell, storedProviders } from '../unit/actors/boot-path-fixture.ts';
 import { eventually, smallHost } from '../unit/host-agent/helpers.ts';
@@ -51,7 +52,9 @@ describe('boot path on NATS + etcd + Redis', () => {
     };
     const store = await RedisStore.open({ url: services().redis, prefix });
     closers.push(() => store.close());
-    const cells = new CellRegistry(coordinator(), { clock: systemClock });
+    const mappingStore = apiStoreOf(services().redis, prefix);
+    closers.push(() => mappingStore.close());
+    const cells = new CellRegistry(coordinator(), { clock: systemClock, mappingStore });
     const cell = await cells.create({ name: CELL, transport: 'cp.cell1', store: services().redis });
     const c = await startBootCell({
       cell: CELL,

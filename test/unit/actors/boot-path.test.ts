@@ -64,7 +64,7 @@ describe('boot path: registrar → tree actors → shards → claim → spawn (m
         await clock.advance(stepMs);
       }
     };
-    const cells = new CellRegistry(coordination.client(), { clock });
+    const cells = new CellRegistry(coordination.client(), { clock, mappingStore: new MemoryStore() });
     const cell = await cells.create({ name: CELL, transport: 'cp.cell1', store: 'memory://cell1' });
     const c = await startBootCell({
       cell: CELL,

@@ -1,8 +1,9 @@
 /**
  * The behaviour of cells/ on a Coordinator, run once per adapter (memory on a VirtualClock
  * from lifecycle.test.ts, real etcd from test/integration/cells-etcd.test.ts): the
- * lifecycle, unique names under races and crashes, host and instance mappings, delete
- * refused while mappings remain, and the watch-driven CellDirectory.
+ * lifecycle, unique names under races and crashes, host and instance mappings (the instance
+ * mappings in a memory store or a real Redis), delete refused while mappings remain, and the
+ * watch-driven CellDirectory.
  */
 import { describe, expect, it } from 'vitest';
 import type { NewCell } from '../../../cells/lifecycle.ts';
@@ -10,12 +11,14 @@ import { CELL_NAMES_PREFIX, CELLS_PREFIX } from '../../../cells/mapping.ts';
 import type { Coordinator } from '../../../core/ports/coordinator.ts';
 import { cellsDirectoryBehaviour, cellsMappingsBehaviour } from './cells-mappings-behaviour.ts';
 import { type CellsWorldFactory, cell, dyingCoordinator, useCells } from './cells-world.ts';
+import { instanceMappingsBehaviour } from './instance-mappings-behaviour.ts';
 
 export function cellsBehaviour(label: string, factory: CellsWorldFactory): void {
   describe(`cells on ${label}`, () => {
     lifecycleBehaviour(factory);
     uniqueNameBehaviour(factory);
     cellsMappingsBehaviour(factory);
+    instanceMappingsBehaviour(factory);
     cellsDirectoryBehaviour(factory);
   });
 }

@@ -1,7 +1,8 @@
 /**
  * The world the cells behaviour suite (cells-behaviour.ts) runs in: clients of one
  * coordination service (a memory server on a VirtualClock, or one real etcd under a
- * unique prefix), a way to crash a client, and time that passes virtually or by polling.
+ * unique prefix; the instance mappings in a memory store or a real Redis under a unique prefix),
+ * a way to crash a client, and time that passes virtually or by polling.
  * Also a fault-injecting Coordinator wrapper: a client that "dies" at a chosen call.
  */
 import { afterEach, beforeEach } from 'vitest';
@@ -11,9 +12,11 @@ import {
   MemoryCoordinationServer,
   type MemoryCoordinator,
 } from '../../../core/adapters/memory/coordinator.ts';
+import { MemoryStore } from '../../../core/adapters/memory/store.ts';
 import { CellplaneError } from '../../../core/errors.ts';
 import type { Clock } from '../../../core/ports/clock.ts';
 import type { Coordinator, Lease } from '../../../core/ports/coordinator.ts';
+import type { Store } from '../../../core/ports/store.ts';
 
 export interface CellsWorld {
   readonly clock: Clock;
@@ -21,6 +24,10 @@ export interface CellsWorld {
   readonly pendingTtlMs: number;
   /** How late after its TTL an unrefreshed lease may still be seen. */
   readonly expirySlackMs: number;
+  /** The API layer's store every registry of the world keeps its instance mappings in. */
+  readonly mappingStore: Store;
+  /** Closes what the world opened (its mapping store). */
+  close?(): Promise<void>;
   /** A new client of the one shared coordination service. */
   client(): Coordinator;
   /** Stops a client's keep-alives without revoking anything (a dead process). */
@@ -35,18 +42,25 @@ export type CellsWorldFactory = () => CellsWorld;
 
 export interface CellsContext {
   world: CellsWorld;
-  /** A new client of the world's service and a registry on it; closed after the test. */
-  open(coord?: Coordinator): { coord: Coordinator; cells: CellRegistry };
+  /**
+   * A new client of the world's service and a registry on it (its instance mappings in the world's
+   * mapping store, or `store`: that store seen through a wrapper); closed after the test.
+   */
+  open(coord?: Coordinator, store?: Store): { coord: Coordinator; cells: CellRegistry };
 }
 
 export function useCells(factory: CellsWorldFactory): CellsContext {
   const clients: Coordinator[] = [];
   const ctx: CellsContext = {
     world: undefined as unknown as CellsWorld,
-    open(coord) {
+    open(coord, store) {
       const c = coord ?? ctx.world.client();
       clients.push(c);
-      const cells = new CellRegistry(c, { clock: ctx.world.clock, pendingTtlMs: ctx.world.pendingTtlMs });
+      const cells = new CellRegistry(c, {
+        clock: ctx.world.clock,
+        pendingTtlMs: ctx.world.pendingTtlMs,
+        mappingStore: store ?? ctx.world.mappingStore,
+      });
       return { coord: c, cells };
     },
   };
@@ -55,6 +69,7 @@ export function useCells(factory: CellsWorldFactory): CellsContext {
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
+    await ctx.world.close?.();
   });
   return ctx;
 }
@@ -77,6 +92,7 @@ export function memoryCellsWorld(): CellsWorld {
     clock,
     pendingTtlMs: 1000,
     expirySlackMs: 0,
+    mappingStore: new MemoryStore(),
     client: () => server.client(),
     crash: (c) => (c as MemoryCoordinator).crash(),
     async eventually(what, withinMs, check) {

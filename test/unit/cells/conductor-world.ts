@@ -114,7 +114,9 @@ export async function conductorWorld(
   const events: ConductorEvent[] = [];
   const roleEvents: Array<{ readonly what: string; readonly e: unknown }> = [];
   const closers: Array<() => Promise<void>> = [];
-  const registry = opts.registry ? new CellRegistry(coordination.client(), { clock }) : undefined;
+  const registry = opts.registry
+    ? new CellRegistry(coordination.client(), { clock, mappingStore: new MemoryStore() })
+    : undefined;
   const registered = registry
     ? await registry.create({ name: CELL, transport: `cp.${CELL}`, store: `memory://${CELL}` })
     : undefined;

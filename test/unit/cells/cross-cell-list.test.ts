@@ -8,9 +8,9 @@ import { selectRows } from '../../../cells/cross-cell-sort.ts';
 import type { CrossCellPage, InstanceFilters, SortKey } from '../../../cells/cross-cell-types.ts';
 import { CellDirectory } from '../../../cells/directory.ts';
 import { CellRegistry } from '../../../cells/lifecycle.ts';
-import { CellMemberships } from '../../../cells/memberships.ts';
 import { VirtualClock } from '../../../core/adapters/memory/clock.ts';
 import { MemoryCoordinationServer } from '../../../core/adapters/memory/coordinator.ts';
+import { MemoryStore } from '../../../core/adapters/memory/store.ts';
 import { FakeCells, inst, makeCell } from './cross-cell-list-fixtures.ts';
 
 const uuids = (p: CrossCellPage) => p.servers.map((s) => s.uuid);
@@ -258,8 +258,8 @@ describe('cross-cell list with the real cell directory and memberships', () => {
   it('still lists the instances of a disabled cell (it keeps serving them)', async () => {
     const clock = new VirtualClock(1_700_000_000_000);
     const coord = new MemoryCoordinationServer(clock).client();
-    const registry = new CellRegistry(coord, { clock });
-    const memberships = new CellMemberships(coord, clock);
+    const registry = new CellRegistry(coord, { clock, mappingStore: new MemoryStore() });
+    const memberships = registry.memberships;
     const a = await registry.create({ name: 'cell-a', transport: 'cp.a', store: 'redis://127.0.0.1:1' });
     const b = await registry.create({ name: 'cell-b', transport: 'cp.b', store: 'redis://127.0.0.1:2' });
     const rows = new Map([

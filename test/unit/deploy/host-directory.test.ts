@@ -80,7 +80,7 @@ async function fixture() {
   const coordinator = server.client();
   const broker = new MemoryBroker({ clock });
   const bus = broker.connect();
-  const registry = new CellRegistry(coordinator, { clock });
+  const registry = new CellRegistry(coordinator, { clock, mappingStore: new MemoryStore() });
   const cell = await registry.create({ name: 'c1', transport: 'cp.c1', store: 'memory://c1' });
   await registry.memberships.mapHost('h1', cell.uuid);
   const store = new MemoryStore();

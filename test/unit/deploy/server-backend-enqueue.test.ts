@@ -34,7 +34,7 @@ async function setup(failures: ErrorCode[]) {
   const clock = new VirtualClock(Date.parse('2030-01-01T00:00:00Z'));
   const coordination = new MemoryCoordinationServer(clock);
   const coordinator = coordination.client();
-  const registry = new CellRegistry(coordinator, { clock });
+  const registry = new CellRegistry(coordinator, { clock, mappingStore: new MemoryStore() });
   const cell = await registry.create({ name: 'cell1', transport: 'cp.cell1', store: 'memory://cell1' });
   const directory = await CellDirectory.open(coordinator);
   const broker = new MemoryBroker({ clock });

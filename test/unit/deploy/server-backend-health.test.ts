@@ -46,7 +46,7 @@ function switchable(inner: Store): { store: Store; set(m: Mode): void } {
 async function world() {
   const clock = new VirtualClock(Date.parse('2030-01-01T00:00:00Z'));
   const coordinator = new MemoryCoordinationServer(clock).client();
-  const registry = new CellRegistry(coordinator, { clock });
+  const registry = new CellRegistry(coordinator, { clock, mappingStore: new MemoryStore() });
   const c1 = await registry.create({ name: 'cell1', transport: 'cp.cell1', store: 'memory://cell1' });
   const c2 = await registry.create({ name: 'cell2', transport: 'cp.cell2', store: 'memory://cell2' });
   const directory = await CellDirectory.open(coordinator);

@@ -99,7 +99,13 @@ export async function computeWorld(): Promise<World> {
   const coordination = new MemoryCoordinationServer(clock);
   const coordinator = coordination.client();
   let cellN = 0;
-  const registry = new CellRegistry(coordinator, { clock, newUuid: () => uuidOf(1 + cellN++) });
+  // The API's store: the instance mappings live there (cells/instance-mappings.ts), so a dump shows them.
+  const apiStore = new RecordingStore(new MemoryStore());
+  const registry = new CellRegistry(coordinator, {
+    clock,
+    newUuid: () => uuidOf(1 + cellN++),
+    mappingStore: apiStore,
+  });
   const cells: CellRecord[] = [];
   for (const name of ['cell1', 'cell2'])
     cells.push(await registry.create({ name, transport: `cp.${name}`, store: `memory://${name}` }));
@@ -149,7 +155,6 @@ export async function computeWorld(): Promise<World> {
       events: [],
     });
   }
-  const apiStore = new RecordingStore(new MemoryStore());
   const compute = new ComputeStore(apiStore, () => new Date(T0));
   await seedFlavors(compute);
   // An extra spec to read and a private flavor with access to grant and revoke.
