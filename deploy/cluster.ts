@@ -33,7 +33,7 @@ import type { DeployConfig } from './config.ts';
 import { seedFlavors } from './flavors.ts';
 import { CellsHostDirectory } from './host-directory.ts';
 import { type CellPorts, CellsServerBackend } from './server-backend.ts';
-import { type StoreNotice, storeName, watchApiStore } from './store-recovery.ts';
+import { mappingRebuilder, type StoreNotice, storeName, watchApiStore } from './store-recovery.ts';
 
 export interface Cluster {
   readonly config: DeployConfig;
@@ -261,7 +261,8 @@ export interface ApiHandle {
  * The compute API over every cell in etcd (not listening yet: the caller calls `app.listen`).
  * At start it moves the instance mappings an earlier version kept in etcd into its store
  * (cells/instance-mappings-move.ts). It watches its store and, after a loss, seeds the stock
- * flavors again and recounts the quota usage from the cells (deploy/store-recovery.ts); `onStoreNotice` gets those lines (default:
+ * flavors again, rebuilds the instance mappings and recounts the quota usage from the cells
+ * (deploy/store-recovery.ts); `onStoreNotice` gets those lines (default:
  * stderr). Its quota reconcile pass runs at once and then every `config.quotaReconcileMs`; `onLog`
  * gets a line when a cell stops or starts answering and after a pass that skipped a cell, changed
  * anything or failed.
@@ -333,6 +334,7 @@ export async function startApi(
     {
       store: apiStore,
       clock: systemClock,
+      rebuildMappings: mappingRebuilder(backend, c.registry.memberships.instances),
       recount: async () => {
         const r = await reconciler.pass();
         return reportLine(r) ?? 'quota usage recounted: nothing to count';

@@ -26,7 +26,12 @@ import { type CellRoles, startCellRoles } from './cell-roles.ts';
 import { seedFlavors } from './flavors.ts';
 import { CellsHostDirectory } from './host-directory.ts';
 import { CellsServerBackend } from './server-backend.ts';
-import { type StoreNotice, type StoreWatchConfig, watchApiStore } from './store-recovery.ts';
+import {
+  mappingRebuilder,
+  type StoreNotice,
+  type StoreWatchConfig,
+  watchApiStore,
+} from './store-recovery.ts';
 
 export interface EmbeddedOptions {
   readonly cells: number;
@@ -182,7 +187,10 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       reportLine(await reconciler.pass()) ?? 'quota usage recounted: nothing to count';
     const apiWatch = watchOf('api');
     if (apiWatch) {
-      const w = await watchApiStore({ store: apiStore, clock, recount }, apiWatch, (n) => notice('api', n));
+      const rebuildMappings = mappingRebuilder(backend, registry.memberships.instances);
+      const w = await watchApiStore({ store: apiStore, clock, rebuildMappings, recount }, apiWatch, (n) =>
+        notice('api', n),
+      );
       stops.push(() => w.stop());
     }
     const app = await buildComputeApp(

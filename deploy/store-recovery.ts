@@ -11,7 +11,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ComputeStore } from '../api/compute/store/index.ts';
+import type { InstanceMappings } from '../cells/instance-mappings.ts';
+import {
+  type RebuildSource,
+  rebuildInstanceMappings,
+  rebuildReportLine,
+} from '../cells/instance-mappings-rebuild.ts';
 import { redactUrl } from '../core/adapters/redis/connection.ts';
+import { CellplaneError } from '../core/errors.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Store } from '../core/ports/store.ts';
 import { type EpochRecord, StoreWatch, type StoreWatchEvent } from '../core/stores/epoch.ts';
@@ -177,12 +184,20 @@ export function watchCellStore(
 }
 
 /**
- * The API's watch: after a loss, the stock flavors are seeded again (as at start) and, given
- * `recount`, the quota usage the store kept is recounted from the cells (a reconcile pass,
- * api/compute/quota-reconcile.ts; it resolves with what it did).
+ * The API's watch: after a loss, the stock flavors are seeded again (as at start), given
+ * `rebuildMappings` the instance mappings the store held are rebuilt from the cells' records
+ * (cells/instance-mappings-rebuild.ts; it throws while a cell cannot be read, so the repair is
+ * retried at the next check), and given `recount` the quota usage is recounted from the cells (a
+ * reconcile pass, api/compute/quota-reconcile.ts; after the mappings, which it reads). Each
+ * resolves with what it did.
  */
 export function watchApiStore(
-  o: { readonly store: Store; readonly clock: Clock; readonly recount?: () => Promise<string> },
+  o: {
+    readonly store: Store;
+    readonly clock: Clock;
+    readonly rebuildMappings?: () => Promise<string>;
+    readonly recount?: () => Promise<string>;
+  },
   config: StoreWatchConfig,
   report: (n: StoreNotice) => void,
 ): Promise<StoreWatch> {
@@ -191,14 +206,36 @@ export function watchApiStore(
     clock: o.clock,
     config,
     subject: "the compute API's store",
-    lostForGood:
-      'the flavors, aggregates, server groups and quota limits it held are gone for good (instance and host mappings live in etcd: unaffected)',
-    plan: () => `seed the stock flavors again${o.recount ? ' and recount quota usage from the cells' : ''}`,
+    lostForGood: o.rebuildMappings
+      ? 'the flavors, aggregates, server groups and quota limits it held are gone for good (the instance mappings are rebuilt from the cells; host mappings live in etcd: unaffected)'
+      : 'the flavors, aggregates, server groups and quota limits it held are gone for good, and the instance mappings it held (host mappings live in etcd: unaffected)',
+    plan: () =>
+      [
+        'seed the stock flavors again',
+        o.rebuildMappings ? "rebuild the instance mappings from the cells' records" : '',
+        o.recount ? 'recount quota usage from the cells' : '',
+      ]
+        .filter(Boolean)
+        .join(', '),
     repair: async () => {
       await seedFlavors(new ComputeStore(o.store));
-      const seeded = 'stock flavors m1.tiny … m1.xlarge seeded again';
-      return o.recount ? `${seeded}; ${await o.recount()}` : seeded;
+      const done = ['stock flavors m1.tiny … m1.xlarge seeded again'];
+      if (o.rebuildMappings) done.push(await o.rebuildMappings());
+      if (o.recount) done.push(await o.recount());
+      return done.join('; ');
     },
     report,
   });
+}
+
+/**
+ * `rebuildMappings` for watchApiStore: the mappings rebuilt from every cell's records; throws
+ * (`unavailable`, so the repair is tried again at the next check) while a cell cannot be read.
+ */
+export function mappingRebuilder(source: RebuildSource, mappings: InstanceMappings): () => Promise<string> {
+  return async () => {
+    const r = await rebuildInstanceMappings(source, mappings);
+    if (r.failed.length > 0) throw new CellplaneError('unavailable', rebuildReportLine(r));
+    return rebuildReportLine(r);
+  };
 }

@@ -3,7 +3,8 @@
  * adapters, virtual time): when the cell's and the API's stores are emptied (Redis's FLUSHALL),
  * the roles say so — which store, what is gone for good, what they do — and repair on their own:
  * the tree actors restart, the shards re-read, the agents register again, the stock flavors come
- * back; boots succeed again within 60 s. A tree lost alone (no epoch change: a write the store
+ * back, the instance mappings are rebuilt from the cells' records; boots succeed again within 60 s.
+ * A tree lost alone (no epoch change: a write the store
  * dropped) comes back through the first claim that misses it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -111,7 +112,7 @@ describe('a lost store on the embedded control plane', () => {
       /^cell cell1's store memory:\/\/cell1 LOST ITS DATA .*instance records .* gone for good.*Repairing: restart the tree actors, re-read the snapshot of scheduler shard\(s\) 0 where they lead, ask every host agent of the cell to register its tree again$/,
     );
     expect(lost.find((n) => n.store === 'api')!.message).toMatch(
-      /^the compute API's store memory:\/\/api LOST ITS DATA .*flavors.* gone for good.*Repairing: seed the stock flavors again and recount quota usage from the cells$/,
+      /^the compute API's store memory:\/\/api LOST ITS DATA .*flavors.* gone for good.*Repairing: seed the stock flavors again, rebuild the instance mappings from the cells' records, recount quota usage from the cells$/,
     );
 
     expect(
@@ -122,19 +123,30 @@ describe('a lost store on the embedded control plane', () => {
     ).toEqual(['api', 'cell1']);
   });
 
-  it('emptied API store alone: the quota usage it kept is recounted from the cells', async () => {
+  it('emptied API store alone: the instance mappings and quota usage it kept are rebuilt from the cells', async () => {
     const w = await world(2);
     for (const n of [1, 2]) expect(await bootOne(`before-${n}`)).toBe('ACTIVE');
+    const ids = ((await call('GET', '/servers')).body.servers as { id: string }[]).map((s) => s.id);
+    expect(ids).toHaveLength(2);
     const inUse = async () =>
       (await call('GET', '/os-quota-sets/admin/detail')).body.quota_set.instances.in_use as number;
     expect(await inUse()).toBe(2);
     w.apiStore.clear();
+    // The mappings went with the store: a server is not found until they are rebuilt.
+    expect((await call('GET', `/servers/${ids[0]}`)).status).toBe(404);
     await until('repaired after the loss', async () =>
       notices.some((n) => n.store === 'api' && /repaired after the loss/.test(n.message)),
     );
+    for (const id of ids) expect((await call('GET', `/servers/${id}`)).body.server.status).toBe('ACTIVE');
     expect(await inUse()).toBe(2);
     expect(notices.find((n) => /repaired after the loss/.test(n.message))!.message).toMatch(
-      /stock flavors .* seeded again; quota reconcile \(\d+ ms\): adopt 2$/,
+      /stock flavors .* seeded again; 2 instance mapping\(s\) rebuilt from the cells' records; quota reconcile \(\d+ ms\): adopt 2$/,
+    );
+    // A delete after the repair unmaps the rebuilt mapping: nothing is left pointing at the cell.
+    expect((await call('DELETE', `/servers/${ids[0]}`)).status).toBe(204);
+    await until(
+      'deleted and unmapped',
+      async () => (await w.registry.memberships.instanceMappings(w.cells[0]!.uuid)).length === 1,
     );
   });
 
