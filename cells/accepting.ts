@@ -18,9 +18,13 @@ export async function acceptingCell(
   purpose: Purpose,
 ): Promise<CellRecord> {
   const uuid = parseUuid(cellUuid, 'cellUuid');
-  const cell = (await read(coord, CellRecordMessage, cellKey(uuid)))?.value;
+  return accepting(uuid, (await read(coord, CellRecordMessage, cellKey(uuid)))?.value, purpose);
+}
+
+/** `cell` (the record read for `cellUuid`, undefined when there is none) if it takes a new `purpose`. */
+export function accepting(cellUuid: string, cell: CellRecord | undefined, purpose: Purpose): CellRecord {
   if (!cell || cell.state === 'creating') {
-    throw new CellplaneError('notFound', `no cell with uuid ${uuid} (run "cellplane cell list")`);
+    throw new CellplaneError('notFound', `no cell with uuid ${cellUuid} (run "cellplane cell list")`);
   }
   const refusal = refusalOf(cell, purpose);
   if (refusal) throw refusal;

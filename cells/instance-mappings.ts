@@ -16,7 +16,8 @@
  *   exist"; mapping again to the same cell (and project) is an idempotent success.
  * - no instance lands in a cell after a disable of it committed, and no mapping outlives its
  *   cell: `map` writes the mapping, and only once that commit is acknowledged re-reads the cell
- *   record from etcd (a linearizable read). If the cell is disabled, being deleted or gone by
+ *   record from etcd (a linearizable read that started after the write; concurrent mappers of one
+ *   cell share such reads: cell-reads.ts). A re-read that fails removes the mapping too. If the cell is disabled, being deleted or gone by
  *   then, `map` removes the mapping (conditional on the generation it wrote) and refuses. If the
  *   re-read still shows the cell taking instances, the disable or delete commits after it, so
  *   the mapping is older than the disable (it won the race, and a delete counts it). A mapper that
@@ -37,8 +38,10 @@ import type { Clock } from '../core/ports/clock.ts';
 import type { Coordinator } from '../core/ports/coordinator.ts';
 import type { Store, WriteOp } from '../core/ports/store.ts';
 import { indexPages } from '../core/stores/records.ts';
-import { acceptingCell, cellNow, recheckRefusal } from './accepting.ts';
+import { accepting, cellNow, recheckRefusal } from './accepting.ts';
+import { type CellReader, SharedCellReads } from './cell-reads.ts';
 import {
+  type CellRecord,
   INSTANCE_MAPPINGS_PREFIX,
   type InstanceMapping,
   InstanceMappingMessage,
@@ -66,15 +69,19 @@ export interface InstanceMappingsOptions {
   /** Where the cell records live (read before and after each mapping), and legacy mappings. */
   readonly coordinator: Coordinator;
   readonly clock: Clock;
+  /** How the cell records are read; default: reads shared by concurrent mappers (cell-reads.ts). */
+  readonly cellReads?: CellReader;
 }
 
 export class InstanceMappings {
   private readonly store: Store;
   private readonly coord: Coordinator;
+  private readonly cells: CellReader;
 
   constructor(private readonly o: InstanceMappingsOptions) {
     this.store = o.store;
     this.coord = o.coordinator;
+    this.cells = o.cellReads ?? new SharedCellReads(o.coordinator);
   }
 
   /** Records the instance's cell; refused for a disabled cell, which takes no new instances. */
@@ -86,7 +93,8 @@ export class InstanceMappings {
         `projectId must be 1–255 characters, got ${JSON.stringify(projectId)}`,
       );
     }
-    const cell = await acceptingCell(this.coord, cellUuid, 'instance');
+    const cellId = parseUuid(cellUuid, 'cellUuid');
+    const cell = accepting(cellId, await this.cells.recent(cellId), 'instance');
     const mapping: InstanceMapping = {
       instanceUuid: uuid,
       cellUuid: cell.uuid,
@@ -96,10 +104,18 @@ export class InstanceMappings {
     for (let attempt = 0; attempt < INSTANCE_MAPPING_ATTEMPTS; attempt++) {
       const res = await this.store.commit(this.created(mapping));
       if (res.ok) {
-        // The re-check (see the header): only after the write was acknowledged.
-        const refusal = recheckRefusal(cell, await cellNow(this.coord, cell.uuid), 'instance');
+        // The re-check (see the header): a read that started after the write was acknowledged.
+        const undo = () => this.store.commit(this.removed(mapping, res.generations[mappingKey(uuid)]!));
+        let now: CellRecord | undefined;
+        try {
+          now = await this.cells.fresh(cell.uuid);
+        } catch (err) {
+          await undo().catch(() => {}); // unverified: the caller is told it failed, so nothing stays
+          throw err;
+        }
+        const refusal = recheckRefusal(cell, now, 'instance');
         if (!refusal) return mapping;
-        await this.store.commit(this.removed(mapping, res.generations[mappingKey(uuid)]!));
+        await undo();
         throw refusal;
       }
       const existing = (await this.stored(uuid))?.mapping;

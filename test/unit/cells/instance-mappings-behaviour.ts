@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { MOVE_LOCK_KEY, moveLegacyInstanceMappings } from '../../../cells/instance-mappings-move.ts';
 import {
+  CELLS_PREFIX,
   INSTANCE_MAPPINGS_PREFIX,
   InstanceMappingMessage,
   instanceMappingKey,
@@ -16,7 +17,7 @@ import {
 import { encode } from '../../../core/codec/envelope.ts';
 import type { Coordinator } from '../../../core/ports/coordinator.ts';
 import type { Store, WriteOp } from '../../../core/ports/store.ts';
-import { type CellsWorldFactory, cell, useCells } from './cells-world.ts';
+import { type CellsWorldFactory, cell, dyingCoordinator, useCells } from './cells-world.ts';
 
 /** Instance uuids 1, 2, … in uuid order. */
 const I = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -148,6 +149,24 @@ export function instanceMappingsBehaviour(factory: CellsWorldFactory): void {
       expect(await admin.cells.memberships.instanceMapping(I(1))).toBeUndefined();
       expect(await admin.cells.memberships.count(a.uuid)).toEqual({ hosts: 0, instances: 0 });
       expect(await admin.cells.memberships.instanceMappings(a.uuid)).toEqual([]);
+    });
+
+    it('a re-check that cannot read the cell removes the mapping: a failed map leaves nothing', async () => {
+      const admin = ctx.open();
+      const a = await admin.cells.create(cell('cell-a'));
+      let cellReads = 0;
+      // The coordinator stops answering between the write and the re-check (the check before it worked).
+      const mapper = ctx.open(
+        dyingCoordinator(
+          ctx.world.client(),
+          (op, key) => op === 'get' && key.startsWith(CELLS_PREFIX) && ++cellReads === 2,
+        ),
+      );
+      await expect(mapper.cells.memberships.mapInstance(I(1), a.uuid, 'p')).rejects.toMatchObject({
+        code: 'unavailable',
+      });
+      expect(await admin.cells.memberships.instanceMapping(I(1))).toBeUndefined();
+      expect(await admin.cells.memberships.count(a.uuid)).toEqual({ hosts: 0, instances: 0 });
     });
 
     it('a mapping that committed before the disable stays: the cell keeps serving it', async () => {
