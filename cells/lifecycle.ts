@@ -15,7 +15,8 @@
  *            step 2's claim is released: nothing was created.
  * delete  1. mark `deleting` (new mappings are refused, see memberships.ts); 2. count host
  *         mappings (etcd) and instance mappings (the per-cell index in the API layer's store,
- *         instance-mappings.ts), and if any remain, put the state back and refuse;
+ *         instance-mappings.ts), and if any remain (or they cannot be counted), put the state
+ *         back and refuse;
  *         3. delete the record; 4. delete the claim. A crash after 1 leaves a `deleting`
  *         cell: running delete again finishes (or refuses and reverts). A crash after 3
  *         leaves an orphan claim, which the next create of that name (or `repair`) removes.
@@ -191,9 +192,18 @@ export class CellRegistry {
   async delete(ref: string): Promise<CellRecord> {
     const cell = await this.get(ref);
     await this.mutate(cell.uuid, (c) => (c.state === 'deleting' ? c : { ...c, state: 'deleting' }));
-    const counts = await this.memberships.count(cell.uuid);
+    const undelete = () =>
+      this.mutate(cell.uuid, (c) => (c.state === 'deleting' ? { ...c, state: 'ready' } : c));
+    let counts: MappingCounts;
+    try {
+      counts = await this.memberships.count(cell.uuid);
+    } catch (err) {
+      // Not counted (the API's store did not answer): the cell takes instances again.
+      await undelete().catch(() => {});
+      throw err;
+    }
     if (counts.hosts > 0 || counts.instances > 0) {
-      await this.mutate(cell.uuid, (c) => (c.state === 'deleting' ? { ...c, state: 'ready' } : c));
+      await undelete();
       throw new CellplaneError(
         'conflict',
         `cell "${cell.name}" still has ${counts.hosts} host mapping(s) and ${counts.instances} instance mapping(s): move or delete them first`,

@@ -15,6 +15,7 @@ import {
   instanceMappingKey,
 } from '../../../cells/mapping.ts';
 import { encode } from '../../../core/codec/envelope.ts';
+import { CellplaneError } from '../../../core/errors.ts';
 import type { Coordinator } from '../../../core/ports/coordinator.ts';
 import type { Store, WriteOp } from '../../../core/ports/store.ts';
 import { type CellsWorldFactory, cell, dyingCoordinator, useCells } from './cells-world.ts';
@@ -208,6 +209,22 @@ export function instanceMappingsBehaviour(factory: CellsWorldFactory): void {
       expect((await cells.get('cell-a')).state).toBe('ready');
       for (const n of [1, 2]) await cells.memberships.unmapInstance(I(n));
       await cells.delete('cell-a');
+    });
+
+    it('a delete that cannot count the instances (the store does not answer) refuses and leaves the cell taking them', async () => {
+      const { cells } = ctx.open();
+      await cells.create(cell('cell-a'));
+      const down = new Proxy(ctx.world.mappingStore, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (prop === 'count')
+            return async () => Promise.reject(new CellplaneError('unavailable', 'Redis down'));
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const blind = ctx.open(undefined, down);
+      await expect(blind.cells.delete('cell-a')).rejects.toMatchObject({ code: 'unavailable' });
+      expect(await cells.get('cell-a')).toMatchObject({ state: 'ready', disabled: false });
     });
 
     legacyBehaviour(ctx);
