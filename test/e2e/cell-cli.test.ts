@@ -1,16 +1,19 @@
 /**
  * `cellplane cell …` end to end: the real command line (the `./cellplane` script, a new
  * process per command) against the real etcd of the test fixture, under a unique prefix.
- * Host mappings are made through the library, as a host agent would, to check that
- * delete is refused while they remain.
+ * Host mappings are made through the library, as a host agent would, and instance mappings as
+ * the API (in its Redis) or an earlier version (in etcd) would, to check that delete is refused
+ * while they remain and that `repair` moves the etcd ones.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CellRegistry } from '../../cells/lifecycle.ts';
+import { INSTANCE_MAPPINGS_PREFIX, InstanceMappingMessage, instanceMappingKey } from '../../cells/mapping.ts';
 import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
+import { encode } from '../../core/codec/envelope.ts';
 import type { Store } from '../../core/ports/store.ts';
 import { services, uniquePrefix } from '../real/services.ts';
 import { apiStoreOf } from './fixtures/api-store.ts';
@@ -122,6 +125,50 @@ describe('cellplane cell (real etcd)', () => {
     },
     20 * COMMAND_TIMEOUT_MS,
   ); // ~20 CLI processes, one after another
+
+  it(
+    "counts the instance mappings in the API's Redis, and repair moves those an earlier version left in etcd",
+    async () => {
+      const prefix = `/${uniquePrefix('cellcli')}`;
+      const env = { CELLPLANE_ETCD_URL: services().etcd, CELLPLANE_REDIS_URL: services().redis };
+      const cell = (...args: string[]) => cellplane(['cell', ...args, '--prefix', prefix], env);
+      const json = async (...args: string[]) => {
+        const r = await cell(...args, '--json');
+        expect(r, r.stderr).toMatchObject({ code: 0 });
+        return JSON.parse(r.stdout);
+      };
+      const c1 = await json('create', 'cell1', '--store', 'redis://127.0.0.1:6379/1');
+      const coord = new EtcdCoordinator({ hosts: services().etcd, prefix });
+      coords.push(coord);
+      const mappingStore = apiStoreOf(services().redis, prefix.slice(1));
+      stores.push(mappingStore);
+      const registry = new CellRegistry(coord, { clock: systemClock, mappingStore });
+      // One instance mapped as the API maps it now, one as an earlier version did (a key in etcd).
+      const [now, legacy] = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+      await registry.memberships.mapInstance(now, c1.uuid, 'p');
+      const old = { instanceUuid: legacy, cellUuid: c1.uuid, projectId: 'p', mappedAt: 1_700_000_000_000 };
+      await coord.cas(instanceMappingKey(legacy), encode(InstanceMappingMessage, old), 0);
+
+      expect(await json('show', 'cell1')).toMatchObject({ mappings: { hosts: 0, instances: 2 } });
+      expect(await json('repair')).toEqual({
+        freed: [],
+        mappings: { moved: 1, alreadyMoved: 0, unmappedMeanwhile: 0, conflicts: [] },
+      });
+      expect(await coord.list(INSTANCE_MAPPINGS_PREFIX)).toEqual([]);
+      expect(await registry.memberships.instanceMapping(legacy)).toEqual(old);
+      const refused = await cell('delete', 'cell1');
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('still has 0 host mapping(s) and 2 instance mapping(s)');
+
+      const blind = await cellplane(['cell', 'show', 'cell1', '--prefix', prefix], {
+        ...env,
+        CELLPLANE_REDIS_URL: undefined,
+      });
+      expect(blind.code).toBe(1);
+      expect(blind.stderr).toContain("the instance mappings live in the API's Redis: pass --redis URL");
+    },
+    10 * COMMAND_TIMEOUT_MS,
+  );
 
   it('says how to point it at etcd when neither --etcd nor CELLPLANE_ETCD_URL is set', async () => {
     const r = await cellplane(['cell', 'list'], { CELLPLANE_ETCD_URL: undefined });
