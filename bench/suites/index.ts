@@ -3,6 +3,7 @@ import type { Suite } from '../lib/types.ts';
 import { cellsSuite } from './cells.ts';
 import { claimSuite } from './claim.ts';
 import { codecSuite } from './codec.ts';
+import { mappingsSuite } from './mappings.ts';
 import { placementSuite } from './placement.ts';
 import { scoringSuite } from './scoring.ts';
 import { simSuite } from './sim.ts';
@@ -13,5 +14,6 @@ export const SUITES: readonly Suite[] = [
   cellsSuite,
   scoringSuite,
   claimSuite,
+  mappingsSuite,
   simSuite,
 ];
