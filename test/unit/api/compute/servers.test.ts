@@ -27,7 +27,12 @@ async function world(cells = 2, hostsPerCell = 3) {
   await until('hosts registered', async () =>
     [...e.roles.values()].every((r) => r.registrar?.hosts().length === hostsPerCell),
   );
-  await clock.advance(3_000); // the first capacity reports reach the router
+  // The first capacity report of every cell reaches the router (a condition, not a fixed time: under
+  // load a cell's report can land later, and the router then sends every boot to the cells it heard).
+  const anyFlavor = { vcpus: 1, ramMb: 512, diskGb: 1, availabilityZone: null };
+  await until('every cell reported its capacity', async () =>
+    e.cells.every((c) => e.backend.router.headroom(c.name, anyFlavor) !== undefined),
+  );
 }
 
 async function until(what: string, check: () => Promise<boolean>, maxMs = 60_000) {
