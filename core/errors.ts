@@ -11,6 +11,8 @@ export const ErrorCodes = {
   invalid: { retryable: false, http: 400 },
   /** The thing asked for does not exist. */
   notFound: { retryable: false, http: 404 },
+  /** A project's quota does not fit the request (Nova's "Quota exceeded for …"). Free some first. */
+  quotaExceeded: { retryable: false, http: 403 },
   /** A compare-and-set lost: re-read and try again (or take the next alternate). */
   conflict: { retryable: true, http: 409 },
   /** Nobody is subscribed to the subject a request went to. Retry later or fail over. */

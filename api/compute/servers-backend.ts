@@ -1,7 +1,8 @@
 /**
  * The port through which the compute API reaches the cells for /servers: pick a cell for a new
  * instance (the cell router), map instances to cells, read and CAS-update a cell's instance
- * records, hand a cell's conductor a durable job, list across cells. deploy/server-backend.ts
+ * records, hand a cell's conductor a durable job, list across cells — the ports of the server use
+ * cases (cells/servers/ports.ts) in one object, plus the list. deploy/server-backend.ts
  * implements it over the CellDirectory, the instance mappings (in the API layer's store), each
  * cell's store and bus; tests use the same implementation on the memory adapters.
  */
@@ -10,28 +11,18 @@ import type { CrossCellListRequest } from '../../cells/cross-cell-list.ts';
 import type { CrossCellPage } from '../../cells/cross-cell-types.ts';
 import type { InstanceAction, InstanceRecord, InstanceStore } from '../../cells/instances.ts';
 import type { CellRecord, InstanceMapping } from '../../cells/mapping.ts';
+import type {
+  CellChooser,
+  HostLiveness,
+  InstanceMappings,
+  InstanceRecords,
+  JobQueue,
+  PlacementHint,
+} from '../../cells/servers/ports.ts';
 
-/**
- * Whether a compute host is alive: evacuate is refused while its host is up (Nova's
- * "Compute service of <host> is still in use."). Must be fed by the heartbeat monitor
- * (host-agent/monitor.ts); deploy/host-directory.ts implements it from the hosts' heartbeats.
- */
-export interface HostLiveness {
-  isUp(host: string): Promise<boolean>;
-}
+export { ALWAYS_UP, type HostLiveness, type PlacementHint } from '../../cells/servers/ports.ts';
 
-/** Every host counts as up: evacuate is always refused. */
-export const ALWAYS_UP: HostLiveness = Object.freeze({ isUp: async () => true });
-
-/** What the router weighs a new instance by. */
-export interface PlacementHint {
-  readonly vcpus: number;
-  readonly ramMb: number;
-  readonly diskGb: number;
-  readonly availabilityZone: string | null;
-}
-
-export interface ServerBackend {
+export interface ServerBackend extends CellChooser, InstanceMappings, JobQueue, InstanceRecords {
   /**
    * The cell a new instance goes to: an enabled cell whose published capacity can hold it, the
    * emptiest first, among those whose store and bus answer (a bounded wait) when any does. Throws

@@ -20,8 +20,6 @@ const BIG_BECAUSE = /\bbig because\b\W*\w+/i;
  * removes it (an entry whose file is gone, shrank or got its header fails the test: delete it).
  */
 const KNOWN_BIG: Record<string, string> = {
-  'api/compute/routes/servers.ts':
-    'admission and lifecycle inside the route closure; branch `usecase` (issue 12) moves them to a use-case layer',
   'cells/instances.ts':
     'instance records, their store and the state changes in one file; issue 12 reworks the records (compact records, mappings off etcd): whoever lands that splits it',
   'sim/realtime/run.ts':
