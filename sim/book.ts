@@ -2,25 +2,26 @@
  * The run's books, shared by virtual (sim/run.ts) and real-time (sim/realtime/run.ts) runs:
  * every submitted request and what became of it, fed by the conductors' events; the metrics;
  * the decision log (what a virtual run's hash covers); per-cell VCPU/MEMORY_MB in use for the
- * utilisation series. And the submit path itself: the compute API's backend without HTTP (cell
- * router, instance mapping, instance record, the cell's durable build queue).
+ * utilisation series. And the submit path itself: the compute API's boot use case
+ * (cells/servers/boot.ts: quota claim, cell choice with the disabled-cell retry, group pinning,
+ * mapping, durable build job, record) over the simulator's ports (sim/servers.ts).
  */
-import { queueBuild } from '../api/compute/servers-backend.ts';
 import type { ConductorEvent } from '../cells/conductor/ports.ts';
-import { type InstanceFlavor, newInstanceRecord } from '../cells/instances.ts';
-import type { CellRecord } from '../cells/mapping.ts';
+import type { InstanceFlavor, InstanceGroup } from '../cells/instances.ts';
+import { bootServers } from '../cells/servers/boot.ts';
 import { toCellplaneError } from '../core/errors.ts';
-import type { CellsServerBackend } from '../deploy/server-backend.ts';
 import { stableUuid } from '../host-agent/drivers/fake-host.ts';
 import { SimMetrics } from './metrics.ts';
 import type { Flavor, Scenario } from './scenario-types.ts';
+import type { SimServerPorts } from './servers.ts';
 import type { BootRequest } from './workload.ts';
 
 export interface BookedRequest {
   deleted: boolean;
   readonly lifetimeMs: number | null;
   readonly flavor: string;
-  readonly cell: string;
+  /** The cell the request was routed to (the last one, when a disabled cell made it choose again). */
+  cell: string;
   /** Set when the request ended (ACTIVE, ERROR, refused). */
   ended?: 'active' | 'error' | 'refused';
   /** How far the submit path got, and when (ms since the run started): for explaining a loss. */
@@ -142,58 +143,63 @@ export class RunBook {
 }
 
 export interface SubmitContext {
-  readonly backend: CellsServerBackend;
+  readonly ports: Pick<
+    SimServerPorts,
+    'cells' | 'mappings' | 'jobs' | 'records' | 'quota' | 'limits' | 'groups'
+  >;
   readonly book: RunBook;
   readonly seed: number;
-  /** Cells of affinity groups (their members follow the first one). */
-  readonly groupCells: Map<string, CellRecord>;
 }
 
 /**
- * One boot request through the API's path: route to a cell, map the instance, enqueue its build,
- * write its record (as POST /servers does). Booked as submitted once routed; rejects when routing,
- * mapping or queueing fails (the caller books it as refused).
+ * One boot request through the API's use case (cells/servers/boot.ts, as POST /servers calls it).
+ * Booked as submitted once routed to a cell (again, as rerouted, when that cell was disabled before
+ * the mapping landed); rejects when the boot is refused (the caller books it as refused).
  */
 export async function submitBoot(ctx: SubmitContext, r: BootRequest, uuid: string, t: number): Promise<void> {
-  const { backend, book } = ctx;
+  const { book } = ctx;
   const f = r.resources ? resourcesFlavor(r.flavor, r.resources) : book.flavors.get(r.flavor)!;
   if (r.resources) book.flavors.set(r.flavor, f);
-  const group = r.group
+  const group: InstanceGroup | null = r.group
     ? {
         uuid: stableUuid(`group:${ctx.seed}:${r.group.id}`),
         policy: r.group.policy,
         ...(r.group.policy === 'anti-affinity' ? { maxServerPerHost: r.group.maxServerPerHost } : {}),
       }
     : null;
-  const pinned =
-    group && (group.policy === 'affinity' || group.policy === 'soft-affinity')
-      ? ctx.groupCells.get(group.uuid)
-      : undefined;
-  const cell =
-    pinned ??
-    (await backend.chooseCell({ vcpus: f.vcpus, ramMb: f.ram, diskGb: f.disk, availabilityZone: null }));
-  if (group && !pinned) ctx.groupCells.set(group.uuid, cell);
-  book.requests.set(uuid, { deleted: false, lifetimeMs: r.lifetimeMs, flavor: f.name, cell: cell.name });
-  book.metrics.requestSubmitted(uuid, t, { flavor: f.name, cell: cell.name });
-  book.decide(`${t} submit ${uuid} ${f.name} ${cell.name}${group ? ` group=${r.group!.id}` : ''}`);
-  const booked = book.requests.get(uuid)!;
-  const mapping = await backend.mapInstance(uuid, cell, r.project);
-  booked.stage = 'mapped';
-  const rec = newInstanceRecord(
-    {
-      uuid,
-      name: `sim-${r.seq}`,
-      projectId: r.project,
-      userId: 'sim',
-      flavor: f,
-      imageRef: 'sim',
-      group,
-      requestId: `sim-${r.seq}`,
+  let booked: BookedRequest | undefined;
+  await bootServers(ctx.ports, {
+    requestId: `sim-${r.seq}`,
+    userId: 'sim',
+    projectId: r.project,
+    name: `sim-${r.seq}`,
+    flavor: f,
+    imageRef: 'sim',
+    availabilityZone: null,
+    group,
+    min: 1,
+    uuids: [uuid],
+    onStep: (_, s) => {
+      if (s.step === 'routed') {
+        if (!booked) {
+          booked = { deleted: false, lifetimeMs: r.lifetimeMs, flavor: f.name, cell: s.cell.name };
+          book.requests.set(uuid, booked);
+          book.metrics.requestSubmitted(uuid, t, { flavor: f.name, cell: s.cell.name });
+          book.decide(`${t} submit ${uuid} ${f.name} ${s.cell.name}${group ? ` group=${r.group!.id}` : ''}`);
+        } else {
+          booked.cell = s.cell.name;
+          book.decide(`${t} reroute ${uuid} ${s.cell.name}`);
+        }
+      } else if (booked) {
+        booked.stage =
+          s.step === 'mapped'
+            ? 'mapped'
+            : s.recorded
+              ? 'queued, recorded'
+              : 'queued, record left to the conductor';
+      }
     },
-    new Date(mapping.mappedAt).toISOString(),
-  );
-  const written = await queueBuild(backend, cell, rec);
-  booked.stage = written ? 'queued, recorded' : 'queued, record left to the conductor';
+  });
 }
 
 export function instanceFlavor(f: Flavor): InstanceFlavor {

@@ -1,31 +1,36 @@
 /**
- * The workload's resize and cold-migration operations (`workload.operations`), issued the way the
- * compute API issues them (api/compute/routes/servers.ts): the instance must be idle and ACTIVE;
- * its record goes to RESIZE/resize_prep by compare-and-set, then the cell's conductor gets the
- * durable `resize` / `migrate` job (the task is undone if the job cannot be queued). When the
- * conductor reports the instance moved (VERIFY_RESIZE), the operator's confirmResize follows the
- * same way (migration → confirming, then the job). A rate picks a random ACTIVE server at Poisson
- * times; a fraction gives each server the operation once, at a random time of its life.
+ * The workload's resize and cold-migration operations (`workload.operations`), issued through the
+ * compute API's move use case (cells/servers/move.ts, as POST /servers/{id}/action calls it): the
+ * instance must be idle (a refusal counts the operation as skipped); its record goes to
+ * RESIZE/resize_prep by compare-and-set, then the cell's conductor gets the durable `resize` /
+ * `migrate` job (the task is undone if the job cannot be queued). When the conductor reports the
+ * instance moved (VERIFY_RESIZE), the operator's confirmResize follows the same way (migration →
+ * confirming, then the job), asked again while the move has not finished. A rate picks a random
+ * ACTIVE server at Poisson times; a fraction gives each server the operation once, at a random
+ * time of its life.
  *
  * `live_migrate` is not issued: the conductor implements resize and cold migration only.
  */
-
 import type { ConductorEvent } from '../cells/conductor/ports.ts';
-import type { ConductorJob } from '../cells/conductor-jobs.ts';
-import type { InstanceFlavor, InstanceRecord } from '../cells/instances.ts';
-import type { CellRecord } from '../cells/mapping.ts';
-import { toCellplaneError } from '../core/errors.ts';
+import type { InstanceRecord } from '../cells/instances.ts';
+import { type MovePorts, type MoveRequest, moveServer } from '../cells/servers/move.ts';
+import { type CellplaneError, toCellplaneError } from '../core/errors.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import { makeRng } from '../core/rng.ts';
-import type { CellsServerBackend } from '../deploy/server-backend.ts';
 import type { RunBook } from './book.ts';
 import { faultTimes } from './faults.ts';
 import type { OperationRate, Scenario } from './scenario-types.ts';
+import { SIM_OPERATOR } from './servers.ts';
 import { WeightedPick } from './workload.ts';
 
 type MoveOp = 'resize' | 'migrate';
-/** Tries (a second apart) at confirming a finished move before giving up on it. */
+/** Tries (CONFIRM_PAUSE_MS apart) at confirming a finished move before giving up on it. */
 const CONFIRM_ATTEMPTS = 60;
+const CONFIRM_PAUSE_MS = 1_000;
+
+/** Refusals that mean "not now" for this server (busy, not in a state to move, gone, same flavor). */
+const expectedRefusal = (e: CellplaneError) =>
+  e.code === 'conflict' || e.code === 'invalid' || e.code === 'notFound';
 
 export interface MoveCounts {
   issued: number;
@@ -33,7 +38,7 @@ export interface MoveCounts {
   confirmed: number;
   /** The conductor found no host (the server stays where it was, with a fault). */
   failed: number;
-  /** Not issued: the server was busy, not ACTIVE, gone, or already of the target flavor. */
+  /** Not issued: the server was busy, not idle and ACTIVE, gone, or already of the target flavor. */
   skipped: number;
 }
 
@@ -42,10 +47,9 @@ export class MoveDriver {
   /** Servers with a move or its confirmation under way. */
   readonly inFlight = new Set<string>();
   private readonly rng;
-  /** ACTIVE servers in a fixed order (random picks), with their cells. */
+  /** ACTIVE servers in a fixed order (random picks). */
   private readonly live: string[] = [];
   private readonly at = new Map<string, number>();
-  private readonly cellOf = new Map<string, string>();
   private readonly moved = new Set<string>();
   private seq = 0;
   private stopped = false;
@@ -56,10 +60,9 @@ export class MoveDriver {
   constructor(
     private readonly s: Scenario,
     private readonly o: {
-      readonly backend: CellsServerBackend;
+      readonly ports: MovePorts;
       readonly book: RunBook;
       readonly clock: Pick<Clock, 'now' | 'setTimeout' | 'clearTimeout'>;
-      readonly cells: (name: string) => CellRecord;
       readonly rel: () => number;
       readonly log: (line: string) => void;
     },
@@ -97,13 +100,12 @@ export class MoveDriver {
   }
 
   /** Every conductor event of `cell` (after the book has seen it). */
-  onEvent(cell: string, e: ConductorEvent): void {
+  onEvent(_cell: string, e: ConductorEvent): void {
     switch (e.type) {
       case 'active': {
         if (!this.o.book.requests.has(e.uuid) || this.at.has(e.uuid)) return;
         this.at.set(e.uuid, this.live.length);
         this.live.push(e.uuid);
-        this.cellOf.set(e.uuid, cell);
         this.planFractions(e.uuid);
         break;
       }
@@ -168,79 +170,37 @@ export class MoveDriver {
     this.timers.add(h);
   }
 
-  /** As an operator's request: one that fails (the store unreachable) is reported and not retried. */
+  /** As an operator's request: one refused or failed is counted skipped and not retried. */
   private tryIssue(op: MoveOp, uuid: string, rate: OperationRate): void {
-    this.issue(op, uuid, rate).catch((err) => {
-      this.counts.skipped++;
-      if (!this.moved.has(uuid)) this.inFlight.delete(uuid);
-      this.o.log(`${op} of ${uuid} refused: ${toCellplaneError(err).message}`);
-    });
-  }
-
-  private async issue(op: MoveOp, uuid: string, rate: OperationRate): Promise<void> {
-    const cellName = this.cellOf.get(uuid);
-    if (!cellName || this.inFlight.has(uuid) || !this.at.has(uuid)) {
+    if (this.inFlight.has(uuid) || !this.at.has(uuid)) {
       this.counts.skipped++;
       return;
     }
-    const cell = this.o.cells(cellName);
-    const store = await this.o.backend.instances(cell);
-    const rec = await store.get(uuid);
-    const r = rec?.value;
-    if (!rec || !r || r.status !== 'ACTIVE' || r.taskState !== null || !r.placement) {
-      this.counts.skipped++;
-      return;
-    }
-    let flavor: InstanceFlavor | undefined;
+    let req: MoveRequest = { ...SIM_OPERATOR, requestId: `sim-${op}-${this.seq++}`, action: 'migrate' };
     if (op === 'resize') {
       let targets = this.targets.get(rate);
       if (!targets) {
         targets = new WeightedPick(rate.toMix ?? this.s.workload.mix);
         this.targets.set(rate, targets);
       }
-      const name = targets.pick(this.rng);
-      flavor = this.o.book.flavors.get(name);
-      if (!flavor || flavor.id === r.flavor.id) {
-        this.counts.skipped++; // Nova: "When resizing, instances must change flavor!"
-        return;
-      }
+      req = { ...req, action: 'resize', flavorRef: targets.pick(this.rng) };
     }
-    const requestId = `sim-${op}-${this.seq++}`;
-    const at = new Date(this.o.clock.now()).toISOString();
-    const out = await store.update(rec, {
-      ...r,
-      requestId,
-      updatedAt: at,
-      status: 'RESIZE',
-      taskState: 'resize_prep',
-    });
-    if (!out.ok) {
-      this.counts.skipped++;
-      return;
-    }
-    this.inFlight.add(uuid);
+    this.inFlight.add(uuid); // before the job is queued: its events may come at once
     this.moved.delete(uuid);
-    const job: ConductorJob = {
-      op,
-      uuid,
-      requestId,
-      userId: r.userId,
-      projectId: r.projectId,
-      acceptedAt: at,
-      ...(flavor ? { flavor } : {}),
-    };
-    try {
-      await this.o.backend.enqueue(cell, job);
-      this.counts.issued++;
-      this.o.book.decide(`${this.o.rel()} ${op} ${uuid}${flavor ? ` ${flavor.name}` : ''}`);
-    } catch (err) {
-      this.inFlight.delete(uuid);
-      this.counts.skipped++;
-      await store
-        .update(out.record, { ...out.record.value, status: r.status, taskState: r.taskState })
-        .catch(() => {});
-      this.o.log(`${op} of ${uuid} not queued: ${toCellplaneError(err).message}`);
-    }
+    moveServer(this.o.ports, uuid, req).then(
+      () => {
+        this.counts.issued++;
+        this.o.book.decide(
+          `${this.o.rel()} ${op} ${uuid}${req.action === 'resize' ? ` ${req.flavorRef}` : ''}`,
+        );
+      },
+      (err: unknown) => {
+        this.counts.skipped++;
+        this.inFlight.delete(uuid);
+        const e = toCellplaneError(err);
+        if (!expectedRefusal(e)) this.o.log(`${op} of ${uuid} not queued: ${e.message}`);
+      },
+    );
   }
 
   /**
@@ -272,61 +232,32 @@ export class MoveDriver {
     });
   }
 
-  /** The operator's confirmResize, as the API takes it: migration → confirming, then the job. */
+  /**
+   * The operator's confirmResize through the use case (migration → confirming, then the job);
+   * asked again while the move has not finished (`conflict`) or the store does not answer.
+   */
   private async confirm(uuid: string): Promise<void> {
-    const cell = this.o.cells(this.cellOf.get(uuid)!);
-    const store = await this.o.backend.instances(cell);
-    const pause = () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, 1_000));
+    const req: MoveRequest = {
+      ...SIM_OPERATOR,
+      requestId: `sim-confirm-${this.seq++}`,
+      action: 'confirmResize',
+    };
+    const pause = () => new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, CONFIRM_PAUSE_MS));
     for (let attempt = 0; attempt < CONFIRM_ATTEMPTS; attempt++) {
-      // An operator tries again while the store is unreachable (a Redis restart).
-      const rec = await store.get(uuid).catch(() => null);
-      if (rec === null) {
-        await pause();
-        continue;
-      }
-      const r = rec?.value;
-      const m = r?.migration;
-      if (
-        !rec ||
-        !r ||
-        r.status !== 'VERIFY_RESIZE' ||
-        !m ||
-        m.status !== 'finished' ||
-        r.taskState !== null
-      ) {
-        // Gone, or the conductor has not written VERIFY_RESIZE yet: look again shortly.
-        if (!rec) {
-          this.inFlight.delete(uuid);
+      try {
+        await moveServer(this.o.ports, uuid, req);
+        this.o.book.decide(`${this.o.rel()} confirm ${uuid}`);
+        return;
+      } catch (err) {
+        const e = toCellplaneError(err);
+        if (e.code !== 'notFound' && e.code !== 'conflict' && !e.retryable)
+          this.o.log(`confirmResize of ${uuid} not queued: ${e.message}`);
+        if (e.code === 'notFound' || (e.code !== 'conflict' && !e.retryable)) {
+          this.inFlight.delete(uuid); // gone, or refused for good
           return;
         }
-        await pause();
-        continue;
       }
-      const at = new Date(this.o.clock.now()).toISOString();
-      const out = await store
-        .update(rec, { ...r, migration: { ...m, status: 'confirming' }, updatedAt: at })
-        .catch(() => null);
-      if (!out?.ok) {
-        await pause();
-        continue;
-      }
-      const job: ConductorJob = {
-        op: 'confirmResize',
-        uuid,
-        requestId: `sim-confirm-${this.seq++}`,
-        userId: r.userId,
-        projectId: r.projectId,
-        acceptedAt: at,
-      };
-      try {
-        await this.o.backend.enqueue(cell, job);
-        this.o.book.decide(`${this.o.rel()} confirm ${uuid}`);
-      } catch (err) {
-        await store.update(out.record, { ...out.record.value, migration: m }).catch(() => {});
-        this.o.log(`confirmResize of ${uuid} not queued: ${toCellplaneError(err).message}`);
-        this.inFlight.delete(uuid);
-      }
-      return;
+      await pause(); // the move has not finished yet, or the store did not answer
     }
     this.o.log(`confirmResize of ${uuid}: the instance never reached VERIFY_RESIZE`);
     this.inFlight.delete(uuid);

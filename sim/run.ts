@@ -10,8 +10,6 @@
  */
 import { createHash } from 'node:crypto';
 import type { ConductorEvent } from '../cells/conductor/ports.ts';
-import type { ConductorJob } from '../cells/conductor-jobs.ts';
-import type { CellRecord } from '../cells/mapping.ts';
 import { VirtualClock } from '../core/adapters/memory/clock.ts';
 import { toCellplaneError } from '../core/errors.ts';
 import { RunBook, submitBoot } from './book.ts';
@@ -29,6 +27,7 @@ import { MoveDriver } from './moves.ts';
 import { stableJson } from './report/json.ts';
 import type { SimReport } from './report/types.ts';
 import type { Flavor, Scenario } from './scenario-types.ts';
+import { deletePlanned, simServerPorts } from './servers.ts';
 import { type BootRequest, startWorkload } from './workload.ts';
 import { buildWorld, type World } from './world.ts';
 
@@ -85,7 +84,7 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
   const rel = () => clock.now() - runStart;
   let world: World | undefined;
   /** Set once the world exists: enqueues the planned delete of an instance whose lifetime ended. */
-  let deleteLater: (uuid: string, cell: string) => Promise<void> = async () => {};
+  let deleteLater: (uuid: string) => Promise<void> = async () => {};
   /** Set when the world starts stopping: planned deletes that fall due then are not sent. */
   let stopping = false;
   const book = new RunBook(
@@ -95,7 +94,7 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
       decisions.update(`${line}\n`);
       o.decisionLog?.(line);
     },
-    (uuid, cell, lifetimeMs) => clock.setTimeout(() => void deleteLater(uuid, cell), lifetimeMs),
+    (uuid, _cell, lifetimeMs) => clock.setTimeout(() => void deleteLater(uuid), lifetimeMs),
   );
   const { used } = book;
   let moves: MoveDriver | undefined;
@@ -130,7 +129,14 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
     await checker.start(w.bus);
     const capacities = cellCapacities(s);
 
-    const ctx = { backend: w.backend, book, seed: s.run.seed, groupCells: new Map<string, CellRecord>() };
+    const ports = simServerPorts({
+      backend: w.backend,
+      quota: w.quota,
+      now: () => clock.now(),
+      flavor: (name) => book.flavors.get(name),
+      isHost: (name) => w.hosts.has(name),
+    });
+    const ctx = { ports, book, seed: s.run.seed };
     const submit = (r: BootRequest) => {
       const uuid = w.uuid();
       const t = rel();
@@ -140,20 +146,11 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
       });
     };
 
-    deleteLater = async (uuid: string, cellName: string) => {
+    deleteLater = async (uuid: string) => {
       if (stopping) return;
-      const cell = w.cells.get(cellName)!.record;
-      const job: ConductorJob = {
-        op: 'delete',
-        uuid,
-        requestId: `sim-del-${uuid}`,
-        userId: 'sim',
-        projectId: 'sim',
-        acceptedAt: new Date(clock.now()).toISOString(),
-      };
-      await w.backend
-        .enqueue(cell, job)
-        .catch((err) => log(`delete of ${uuid} not enqueued: ${toCellplaneError(err).message}`));
+      await deletePlanned(ports, uuid).catch((err) =>
+        log(`delete of ${uuid} not enqueued: ${toCellplaneError(err).message}`),
+      );
     };
 
     scheduleFaults(
@@ -171,10 +168,9 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
     );
     const workload = startWorkload(s, clock, runStart, submit);
     const driver = new MoveDriver(s, {
-      backend: w.backend,
+      ports,
       book,
       clock,
-      cells: (name) => w.cells.get(name)!.record,
       rel,
       log,
     });
@@ -316,7 +312,8 @@ export function moveFacts(d: MoveDriver): Record<string, number> {
   };
 }
 
-function allServing(w: World): boolean {
+/** Every cell has a serving conductor and every shard a serving leader. */
+export function allServing(w: World): boolean {
   for (const c of w.cells.values()) {
     const conductorLeads = c.replicas.some((r) => r.conductor?.serving);
     const shards = Array.from({ length: c.shardCount }, (_, k) =>

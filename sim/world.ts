@@ -4,11 +4,14 @@
  * provider-tree actors, registrar, scheduler shards and conductor (each leader-elected role with a
  * second replica, so leader-loss faults have a standby), and a fake fleet of the cell's hosts.
  * The submit path is the compute API's backend (deploy/server-backend.ts) without HTTP: the
- * cell router, instance mappings, the cell's durable build queue.
+ * cell router, instance mappings, the cell's durable build queue; and the API layer's quota
+ * ledger (api/compute/quota-ledger.ts) over a store of its own, whose claims the conductors'
+ * finished deletes release as they do in a deployment.
  *
  * Determinism: every uuid and random draw comes from the scenario seed; nothing reads the wall
  * clock; the memory adapters deliver in a fixed order. Same seed + scenario → same run.
  */
+import { QuotaLedger } from '../api/compute/quota-ledger.ts';
 import { DEFAULT_JOB_ACK_WAIT_MS } from '../cells/conductor/limits.ts';
 import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { CellDirectory } from '../cells/directory.ts';
@@ -63,6 +66,8 @@ export interface World {
   readonly registry: CellRegistry;
   readonly directory: CellDirectory;
   readonly backend: CellsServerBackend;
+  /** The API layer's quota usage (claims per instance, in a store of the API layer's own). */
+  readonly quota: QuotaLedger;
   /** A bus connection of the simulator itself (submits, observers). */
   readonly bus: import('../core/ports/bus.ts').Bus;
   readonly cells: ReadonlyMap<string, SimCell>;
@@ -91,6 +96,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
   const uuid = () => uuidFrom(rng);
   const broker = new MemoryBroker({ clock });
   const coordination = new MemoryCoordinationServer(clock);
+  const quota = new QuotaLedger(new MemoryStore(), () => clock.now());
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const f of stops.splice(0).reverse()) await f().catch(() => {});
@@ -142,6 +148,8 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
           clock: proc.clock,
           mappingStore: proc.storeView(apiStore),
         }).memberships,
+        // The API's ledger is no store of this process: a killed replica must not reach it either.
+        releaseQuota: (uuid) => (proc.alive ? quota.release(uuid) : new Promise<never>(() => {})),
         onConductorEvent: (e) => {
           if (proc.alive) o.onConductorEvent(cell, e);
         },
@@ -226,6 +234,7 @@ export async function buildWorld(s: Scenario, o: WorldOptions): Promise<World> {
       registry,
       directory,
       backend,
+      quota,
       bus: apiBus,
       cells,
       hosts,

@@ -6,10 +6,10 @@
  * implements it over the CellDirectory, the instance mappings (in the API layer's store), each
  * cell's store and bus; tests use the same implementation on the memory adapters.
  */
-import { buildJob, type ConductorJob } from '../../cells/conductor-jobs.ts';
+import type { ConductorJob } from '../../cells/conductor-jobs.ts';
 import type { CrossCellListRequest } from '../../cells/cross-cell-list.ts';
 import type { CrossCellPage } from '../../cells/cross-cell-types.ts';
-import type { InstanceAction, InstanceRecord, InstanceStore } from '../../cells/instances.ts';
+import type { InstanceStore } from '../../cells/instances.ts';
 import type { CellRecord, InstanceMapping } from '../../cells/mapping.ts';
 import type {
   CellChooser,
@@ -46,25 +46,4 @@ export interface ServerBackend extends CellChooser, InstanceMappings, JobQueue, 
   cells(): readonly CellRecord[];
   /** The hosts' liveness (evacuate); absent: every host counts as up. */
   readonly liveness?: HostLiveness;
-}
-
-/**
- * A mapped instance's build, as POST /servers hands it over: the durable job first (the mapping is
- * taken back when the job cannot be queued, and the error goes on), then the BUILD record. The
- * record write may fail: the job carries the record and the conductor writes it. Returns whether
- * the record was written here.
- */
-export async function queueBuild(
-  backend: ServerBackend,
-  cell: CellRecord,
-  rec: InstanceRecord,
-  action?: InstanceAction,
-): Promise<boolean> {
-  try {
-    await backend.enqueue(cell, buildJob(rec));
-  } catch (err) {
-    await backend.unmapInstance(rec.uuid, cell).catch(() => {});
-    throw err;
-  }
-  return (await backend.instances(cell)).create(rec, action).catch(() => false);
 }

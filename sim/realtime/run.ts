@@ -18,7 +18,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TREE_INDEX } from '../../actors/provider-tree-store.ts';
-import { type ConductorJob, opsQueueName } from '../../cells/conductor-jobs.ts';
+import { QuotaLedger } from '../../api/compute/quota-ledger.ts';
+import { opsQueueName } from '../../cells/conductor-jobs.ts';
 import { CellDirectory } from '../../cells/directory.ts';
 import { InstanceStore } from '../../cells/instances.ts';
 import { CellRegistry } from '../../cells/lifecycle.ts';
@@ -41,6 +42,7 @@ import { InvariantChecker } from '../invariants.ts';
 import { MoveDriver } from '../moves.ts';
 import { cellCapacities, finishRun, moveFacts, type SimResult, type SimRunOptions } from '../run.ts';
 import type { Scenario } from '../scenario-types.ts';
+import { deletePlanned, simServerPorts } from '../servers.ts';
 import type { BootRequest } from '../workload.ts';
 import { startWorkload } from '../workload.ts';
 import { cellFleet, HOSTS_PER_SHARD, type SimHost, SPAWN_LATENCY } from '../world.ts';
@@ -100,7 +102,8 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     closers.push(() => bus.close());
     const coordinator = new EtcdCoordinator({ hosts: servers.etcd, prefix: `/${prefix}` });
     closers.push(() => coordinator.close());
-    // The API layer's store, as the role processes name it (deploy/cluster.ts): instance mappings.
+    // The API layer's store, as the role processes name it (deploy/cluster.ts): instance mappings,
+    // and quota claims as `cellplane api` keeps them (the conductors release them).
     const apiStore = await RedisStore.open({ url: servers.redis, prefix: `${prefix}.api` });
     closers.push(() => apiStore.close());
     const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore: apiStore });
@@ -194,28 +197,26 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
       ackWaitMs: REALTIME_KNOBS.ackWaitMs,
     });
     closers.push(() => backend.close());
+    const ports = simServerPorts({
+      backend,
+      quota: new QuotaLedger(apiStore),
+      now: () => Date.now(),
+      flavor: (name) => book.flavors.get(name),
+      isHost: (name) => hosts.has(name),
+    });
     const checker = new InvariantChecker({ clock: systemClock, cells, hosts, registry }, Date.now());
     await checker.start(bus);
     closers.push(() => checker.stop());
 
     deleteLater = (uuid, cellName) => {
       if (stopping) return;
-      const cell = cells.get(cellName)!.record;
-      const job: ConductorJob = {
-        op: 'delete',
-        uuid,
-        requestId: `sim-del-${uuid}`,
-        userId: 'sim',
-        projectId: 'sim',
-        acceptedAt: new Date().toISOString(),
-      };
-      deleting.set(uuid, cell);
-      backend.enqueue(cell, job).catch((err) => {
+      deleting.set(uuid, cells.get(cellName)!.record);
+      deletePlanned(ports, uuid).catch((err) => {
         deleting.delete(uuid);
         log(`delete of ${uuid} not enqueued: ${toCellplaneError(err).message}`);
       });
     };
-    const ctx = { backend, book, seed: s.run.seed, groupCells: new Map<string, CellRecord>() };
+    const ctx = { ports, book, seed: s.run.seed };
     let refusedLogged = 0;
     const submit = (r: BootRequest) => {
       const uuid = randomUUID();
@@ -272,10 +273,9 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     );
     const workload = startWorkload(s, systemClock, runStart, submit);
     const driver = new MoveDriver(s, {
-      backend,
+      ports,
       book,
       clock: systemClock,
-      cells: (name) => cells.get(name)!.record,
       rel,
       log,
     });
