@@ -1,8 +1,8 @@
 /**
  * The small ports the server use cases (boot, delete, power, move) depend on, each shaped by what
  * its caller needs. The compute API implements them over its ServerBackend (the cells), its store
- * (flavors, server groups, quotas) and its quota ledger (api/compute/routes/servers.ts); the
- * simulator over the same backend and a ledger of its own (sim/book.ts). Nothing here knows HTTP:
+ * (flavors, server groups, quotas) and its quota ledger (api/compute/routes/servers-ports.ts); the
+ * simulator over the same backend and a ledger of its own (sim/servers.ts). Nothing here knows HTTP:
  * a refusal is a CellplaneError with a code (core/errors.ts), which the API maps to Nova's status.
  */
 

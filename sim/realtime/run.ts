@@ -2,11 +2,11 @@
  * A simulation in real time on NATS, etcd and Redis (`mode: real`, `cellplane sim --real`): the
  * control plane runs as separate processes (sim/realtime/cluster.ts: per cell two conductors,
  * two schedulers, agents processes with the cell's simulated hosts), each cell behind cuttable
- * proxies; this process is the region: it submits the workload through the compute API's path
- * (router, mapping, durable build queue, record — sim/book.ts), books the outcomes the
- * conductors report, applies the scenario's faults to processes and servers (leader kills,
- * partitions, NATS/Redis restarts, host faults), then drains and runs the invariant checker over
- * the stores.
+ * proxies; this process is the region: it submits the workload through the compute API's use
+ * cases (cells/servers/: quota, router, mapping, durable build queue, record — sim/book.ts, with
+ * the API layer's quota ledger on Redis), books the outcomes the conductors report, applies the
+ * scenario's faults to processes and servers (leader kills, partitions, NATS/Redis restarts, host
+ * faults), then drains and runs the invariant checker over the stores.
  *
  * Nothing is lost silently: an outcome whose event died with a killed process or a partition is
  * read back from the cell's store before the run ends ("reconciled"), and every accepted request
