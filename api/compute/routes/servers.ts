@@ -21,12 +21,10 @@ import type { RouteOptions } from '../context.ts';
 import { routes } from '../http.ts';
 import type { ServerBackend } from '../servers-backend.ts';
 import { deleteServerRoute, serverAction } from './servers-actions.ts';
-import { createServers, MAX_INSTANCES_PER_CREATE } from './servers-create.ts';
+import { createServers } from './servers-create.ts';
 import { listInstanceActions, showInstanceAction } from './servers-instance-actions.ts';
 import { listServers, showServer } from './servers-list.ts';
 import { serverRouteDeps } from './servers-ports.ts';
-
-export { MAX_INSTANCES_PER_CREATE };
 
 export function serverRoutes(backend: ServerBackend) {
   return async function plugin(app: FastifyInstance, { ctx }: RouteOptions) {
