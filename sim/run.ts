@@ -148,7 +148,7 @@ export async function runSimulation(s: Scenario, o: SimRunOptions = {}): Promise
 
     deleteLater = async (uuid: string) => {
       if (stopping) return;
-      await deletePlanned(ports, uuid).catch((err) =>
+      await deletePlanned(ports, uuid, clock).catch((err) =>
         log(`delete of ${uuid} not enqueued: ${toCellplaneError(err).message}`),
       );
     };

@@ -2,7 +2,8 @@
  * The simulator's region as the server use cases (cells/servers/) see it: the same boot, delete
  * and move functions the compute API calls, over the same ServerBackend (deploy/server-backend.ts:
  * cell router, instance mappings, each cell's records and durable queue) and a real quota ledger
- * (api/compute/quota-ledger.ts: claims reserved by each boot, released by the conductors' deletes).
+ * (api/compute/quota-ledger.ts: claims reserved by each boot; released by the conductors' deletes
+ * in virtual time, by the region on the conductors' `deleted` events in real time).
  *
  * What the simulator has instead of the API's store: scenarios set no quota (every project is
  * unlimited: NO_QUOTA_LIMITS), flavors are the scenario's (the book's), server groups are kept
@@ -16,7 +17,8 @@ import type { BootPorts } from '../cells/servers/boot.ts';
 import { type DeletePorts, deleteServer } from '../cells/servers/delete.ts';
 import type { MovePorts } from '../cells/servers/move.ts';
 import { ALWAYS_UP, type GroupMembers } from '../cells/servers/ports.ts';
-import { hasCode } from '../core/errors.ts';
+import { toCellplaneError } from '../core/errors.ts';
+import type { Clock } from '../core/ports/clock.ts';
 
 /** The use cases' ports the simulator uses: boot (workload), delete (lifetimes), move (operations). */
 export type SimServerPorts = BootPorts & DeletePorts & MovePorts;
@@ -80,15 +82,32 @@ export class SimGroups implements GroupMembers {
 
 /** Tries at a planned delete whose record changed between its read and its write (409 "try again"). */
 export const DELETE_ATTEMPTS = 3;
+/** How long a planned delete is asked again while a store or the bus does not answer (a 503). */
+export const DELETE_RETRY_MS = 15_000;
+/** The pause between those tries. */
+export const DELETE_PAUSE_MS = 500;
 
-/** A planned delete (the end of a server's lifetime) through the API's delete use case. */
-export async function deletePlanned(ports: DeletePorts, uuid: string): Promise<void> {
+/**
+ * A planned delete (the end of a server's lifetime) through the API's delete use case, asked again
+ * as a client would: at once after a 409 "changed meanwhile", after a pause while something does
+ * not answer (a Redis or NATS restart). Asking again is safe: a delete under way is just queued
+ * again, and its job's message id (one request id per server) makes the queue keep one.
+ */
+export async function deletePlanned(
+  ports: DeletePorts,
+  uuid: string,
+  clock: Pick<Clock, 'now' | 'sleep'>,
+): Promise<void> {
   const who = { ...SIM_OPERATOR, requestId: `sim-del-${uuid}` };
-  for (let attempt = 1; ; attempt++) {
+  const giveUpAt = clock.now() + DELETE_RETRY_MS;
+  for (let conflicts = 0; ; ) {
     try {
       return await deleteServer(ports, uuid, who);
     } catch (err) {
-      if (!hasCode(err, 'conflict') || attempt >= DELETE_ATTEMPTS) throw err;
+      const e = toCellplaneError(err);
+      if (e.code === 'conflict' && ++conflicts < DELETE_ATTEMPTS) continue;
+      if (e.code === 'conflict' || !e.retryable || clock.now() >= giveUpAt) throw err;
+      await clock.sleep(DELETE_PAUSE_MS);
     }
   }
 }

@@ -13,7 +13,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { QuotaLedger } from '../../api/compute/quota-ledger.ts';
 import { systemClock } from '../../core/adapters/system/clock.ts';
 import { startCellRoles } from '../../deploy/cell-roles.ts';
 import { connectCluster } from '../../deploy/cluster.ts';
@@ -86,7 +85,6 @@ async function main(file: string): Promise<void> {
     });
     stop = () => fleet.stop();
   } else {
-    let quota: QuotaLedger | undefined;
     const roles = await startCellRoles({
       cell: cell.name,
       cellUuid: cell.uuid,
@@ -109,11 +107,6 @@ async function main(file: string): Promise<void> {
       conductorInFlight: spec.conductorInFlight,
       serviceDownMs: spec.serviceDownMs,
       memberships: cluster.registry.memberships,
-      // A finished delete gives its quota back in the API layer's ledger, as `cellplane conductor`.
-      releaseQuota: async (uuid) => {
-        quota ??= new QuotaLedger(await cluster.apiStore());
-        return quota.release(uuid);
-      },
       onConductorEvent: (e) => say({ t: 'event', e }),
       onRoleEvent: (what, e) => {
         const type = (e as { type?: string }).type;

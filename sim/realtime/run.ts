@@ -4,7 +4,7 @@
  * two schedulers, agents processes with the cell's simulated hosts), each cell behind cuttable
  * proxies; this process is the region: it submits the workload through the compute API's use
  * cases (cells/servers/: quota, router, mapping, durable build queue, record — sim/book.ts, with
- * the API layer's quota ledger on Redis), books the outcomes the conductors report, applies the
+ * a quota ledger of its own), books the outcomes the conductors report, applies the
  * scenario's faults to processes and servers (leader kills, partitions, NATS/Redis restarts, host
  * faults), then drains and runs the invariant checker over the stores.
  *
@@ -25,6 +25,7 @@ import { InstanceStore } from '../../cells/instances.ts';
 import { CellRegistry } from '../../cells/lifecycle.ts';
 import type { CellRecord } from '../../cells/mapping.ts';
 import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
+import { MemoryStore } from '../../core/adapters/memory/store.ts';
 import { NatsBus } from '../../core/adapters/nats/bus.ts';
 import { WORK_QUEUE_CONSUMER } from '../../core/adapters/nats/bus-support.ts';
 import { RedisStore } from '../../core/adapters/redis/store.ts';
@@ -102,14 +103,24 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     closers.push(() => bus.close());
     const coordinator = new EtcdCoordinator({ hosts: servers.etcd, prefix: `/${prefix}` });
     closers.push(() => coordinator.close());
-    // The API layer's store, as the role processes name it (deploy/cluster.ts): instance mappings,
-    // and quota claims as `cellplane api` keeps them (the conductors release them).
+    // The API layer's store, as the role processes name it (deploy/cluster.ts): instance mappings.
     const apiStore = await RedisStore.open({ url: servers.redis, prefix: `${prefix}.api` });
     closers.push(() => apiStore.close());
     const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore: apiStore });
 
     let runStart = Date.now();
     const rel = () => Date.now() - runStart;
+    /**
+     * The region's quota ledger, kept in this process (the API layer's store is no separate failure
+     * domain of the run: a Redis restart must not refuse boots the cells would take). A claim goes
+     * back when the conductor reports the delete done (an event lost with a killed process leaves
+     * its claim: scenarios set no limits, so nothing is refused for it).
+     */
+    const quota = new QuotaLedger(new MemoryStore());
+    const giveBack = (uuid: string) =>
+      void quota
+        .release(uuid)
+        .catch((err) => log(`quota of ${uuid} not released: ${toCellplaneError(err).message}`));
     /** Planned deletes queued and not yet confirmed: uuid → cell. */
     const deleting = new Map<string, CellRecord>();
     let deleteLater: (uuid: string, cell: string) => void = () => {};
@@ -134,7 +145,10 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
       onEvent: (cell, e) => {
         book.onEvent(cell, e);
         moves?.onEvent(cell, e);
-        if (e.type === 'deleted') deleting.delete(e.uuid);
+        if (e.type === 'deleted') {
+          deleting.delete(e.uuid);
+          giveBack(e.uuid);
+        }
       },
       verbose: o.verbose ?? false,
     });
@@ -199,7 +213,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     closers.push(() => backend.close());
     const ports = simServerPorts({
       backend,
-      quota: new QuotaLedger(apiStore),
+      quota,
       now: () => Date.now(),
       flavor: (name) => book.flavors.get(name),
       isHost: (name) => hosts.has(name),
@@ -211,7 +225,7 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
     deleteLater = (uuid, cellName) => {
       if (stopping) return;
       deleting.set(uuid, cells.get(cellName)!.record);
-      deletePlanned(ports, uuid).catch((err) => {
+      deletePlanned(ports, uuid, systemClock).catch((err) => {
         deleting.delete(uuid);
         log(`delete of ${uuid} not enqueued: ${toCellplaneError(err).message}`);
       });
@@ -315,11 +329,11 @@ export async function runRealtime(s: Scenario, o: RealtimeOptions = {}): Promise
       await sleep(500);
       progress();
       if (Date.now() >= next) {
-        reconciled += await reconcile(book, driver, deleting, cells);
+        reconciled += await reconcile(book, driver, deleting, cells, giveBack);
         next = Date.now() + RECONCILE_EVERY_MS;
       }
     }
-    reconciled += await reconcile(book, driver, deleting, cells);
+    reconciled += await reconcile(book, driver, deleting, cells, giveBack);
     if (reconciled > 0)
       log(
         `reconciled ${reconciled} outcome(s) from the stores (their events died with a killed process or a partition)`,
@@ -359,6 +373,8 @@ async function reconcile(
   moves: MoveDriver,
   deleting: Map<string, CellRecord>,
   cells: ReadonlyMap<string, { store: RedisStore }>,
+  /** A delete found done: its quota claim goes back. */
+  onDeleted: (uuid: string) => void,
 ): Promise<number> {
   let n = 0;
   const open = new Map<string, string[]>();
@@ -388,6 +404,7 @@ async function reconcile(
     if (rec === undefined) {
       book.onEvent(cell.name, { type: 'deleted', uuid });
       deleting.delete(uuid);
+      onDeleted(uuid);
       n++;
     }
   }

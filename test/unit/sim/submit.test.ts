@@ -161,7 +161,7 @@ describe('the simulator submits through the API’s boot use case', () => {
     // a: 2 VCPU, 4 GiB = 4096 MiB.
     expect(await w.quota.usage('p1')).toEqual({ instances: 1, cores: 2, ram: 4096 });
     await until('ACTIVE', () => book.requests.get(uuid)?.ended === 'active');
-    await deletePlanned(ports, uuid);
+    await deletePlanned(ports, uuid, clock);
     await until('deleted', () => book.requests.get(uuid)?.deleted === true);
     await until('released', async () => (await w.quota.usage('p1')).instances === 0);
     expect(await w.registry.memberships.instanceMapping(uuid)).toBeUndefined();
