@@ -1,8 +1,8 @@
 /**
  * DELETE /servers/{id} and POST /servers/{id}/action: reboot, os-stop, os-start, and the moves
  * resize, migrate, confirmResize, revertResize, evacuate. The body is checked against Nova's
- * schemas for the microversion (schemas/server_actions? migrate_server.py, evacuate.py,
- * servers.py), then the use case decides (cells/servers/delete.ts, power.ts, move.ts: the task
+ * schemas for the microversion (nova/api/openstack/compute/schemas: servers.py, migrate_server.py,
+ * evacuate.py), then the use case decides (cells/servers/delete.ts, power.ts, move.ts: the task
  * state or migration status set by compare-and-set, 409 when another task runs or the state
  * forbids it, then the durable job). 204 for a delete, 202 for an action; evacuate answers 200
  * as Nova (with the admin password before 2.14).
