@@ -1,10 +1,10 @@
 /**
  * The import rules (README.md "Development", each folder's README "Dependency rule") as a table,
  * checked against the linter that enforces them: in a scratch tree, a probe file in every
- * top-level folder imports every other folder, an adapter and a server client, and Biome run with
- * this repo's biome.jsonc must refuse exactly the imports the table forbids. Also: every top-level
- * folder holding code has a row and a README that states its rule, and an import cycle is an
- * error that names the files it goes through.
+ * top-level folder imports every other folder, an adapter, a server client and the HTTP framework,
+ * and Biome run with this repo's biome.jsonc must refuse exactly the imports the table forbids.
+ * Also: every top-level folder holding code has a row and a README that states its rule, and an
+ * import cycle is an error that names the files it goes through.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -49,6 +49,9 @@ const MAY_IMPORT_ADAPTERS = new Set(['core/adapters', 'deploy', 'sim', 'cli', 'b
 /** Folders that may import the NATS, etcd and Redis clients. */
 const MAY_IMPORT_CLIENTS = new Set(['core/adapters', 'test']);
 const CLIENTS = ['@nats-io/transport-node', '@nats-io/jetstream', '@nats-io/kv', 'etcd3', 'ioredis'];
+/** Folders that may import the HTTP framework: api/ and the folders that may import api/. */
+const MAY_IMPORT_HTTP = new Set(['api', 'deploy', 'sim', 'cli', 'bench', 'test']);
+const HTTP = ['fastify', '@fastify/websocket'];
 /** Node's I/O modules, refused in core/ outside core/adapters/ (core/ is pure: its I/O goes through ports). */
 const CORE_IO = ['node:net', 'node:child_process', 'node:fs', 'node:timers'];
 
@@ -83,6 +86,7 @@ function probes(): Probe[] {
       add(from, '#core/adapters/redis/store.ts', refused);
     }
     for (const client of CLIENTS) add(from, client, !MAY_IMPORT_CLIENTS.has(from));
+    for (const http of HTTP) add(from, http, !MAY_IMPORT_HTTP.has(top));
     if (top === 'core') for (const io of CORE_IO) add(from, io, from === 'core');
   }
   return out;
