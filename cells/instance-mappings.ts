@@ -32,7 +32,7 @@
  * (instance-mappings-move.ts: at the API's start and by `cellplane cell repair`).
  */
 import { decode, encode } from '../core/codec/envelope.ts';
-import { CellplaneError } from '../core/errors.ts';
+import { CellplaneError, toCellplaneError } from '../core/errors.ts';
 import { isExternalId, parseUuid } from '../core/model/ids.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Coordinator } from '../core/ports/coordinator.ts';
@@ -54,6 +54,13 @@ export const cellMappingsIndex = (cellUuid: string) => `cells.instance-mappings/
 
 /** Attempts to create a mapping that keeps vanishing between our commit and the read of its winner. */
 export const INSTANCE_MAPPING_ATTEMPTS = 5;
+/**
+ * How long a mapping write waits out a store that does not answer (a Redis restart takes a few
+ * seconds) before the boot is refused as `unavailable`, and the first pause (doubling) between
+ * tries. The write is safe to repeat: one that landed unseen is found as ours on the next try.
+ */
+export const MAPPING_STORE_WAIT_MS = 10_000;
+export const MAPPING_STORE_PAUSE_MS = 100;
 /** Index members (and mappings) read per round trip by `ofCell`. */
 export const MAPPINGS_PAGE_SIZE = 1000;
 
@@ -85,6 +92,20 @@ export class InstanceMappings {
   }
 
   /** Records the instance's cell; refused for a disabled cell, which takes no new instances. */
+  /** `f`, tried again while the store answers `unavailable`, for up to MAPPING_STORE_WAIT_MS. */
+  private async waitingOutStore<T>(f: () => Promise<T>): Promise<T> {
+    const clock = this.o.clock;
+    const until = clock.now() + MAPPING_STORE_WAIT_MS;
+    for (let pause = MAPPING_STORE_PAUSE_MS; ; pause *= 2) {
+      try {
+        return await f();
+      } catch (err) {
+        if (toCellplaneError(err).code !== 'unavailable' || clock.now() + pause > until) throw err;
+      }
+      await clock.sleep(pause);
+    }
+  }
+
   async map(instanceUuid: string, cellUuid: string, projectId: string): Promise<InstanceMapping> {
     const uuid = parseUuid(instanceUuid, 'instanceUuid');
     if (!isExternalId(projectId)) {
@@ -102,7 +123,7 @@ export class InstanceMappings {
       mappedAt: Math.round(this.o.clock.now()),
     };
     for (let attempt = 0; attempt < INSTANCE_MAPPING_ATTEMPTS; attempt++) {
-      const res = await this.store.commit(this.created(mapping));
+      const res = await this.waitingOutStore(() => this.store.commit(this.created(mapping)));
       if (res.ok) {
         // The re-check (see the header): a read that started after the write was acknowledged.
         const undo = () => this.store.commit(this.removed(mapping, res.generations[mappingKey(uuid)]!));
@@ -118,7 +139,7 @@ export class InstanceMappings {
         await undo();
         throw refusal;
       }
-      const existing = (await this.stored(uuid))?.mapping;
+      const existing = (await this.waitingOutStore(() => this.stored(uuid)))?.mapping;
       if (!existing) continue; // removed between our commit and this read: try again
       if (existing.cellUuid === cell.uuid && existing.projectId === projectId) return existing;
       throw await this.taken(uuid, existing.cellUuid);

@@ -7,6 +7,7 @@
  * mappings an earlier version kept in the coordinator (cells/instance-mappings-move.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { MAPPING_STORE_WAIT_MS } from '../../../cells/instance-mappings.ts';
 import { MOVE_LOCK_KEY, moveLegacyInstanceMappings } from '../../../cells/instance-mappings-move.ts';
 import {
   CELLS_PREFIX,
@@ -168,6 +169,38 @@ export function instanceMappingsBehaviour(factory: CellsWorldFactory): void {
       });
       expect(await admin.cells.memberships.instanceMapping(I(1))).toBeUndefined();
       expect(await admin.cells.memberships.count(a.uuid)).toEqual({ hosts: 0, instances: 0 });
+    });
+
+    it('a store that does not answer for a while is waited out; one that lands a write unseen is found as ours', async () => {
+      const admin = ctx.open();
+      const a = await admin.cells.create(cell('cell-a'));
+      // Two mapping writes fail as `unavailable` (a Redis restart): the second one landed first.
+      let failures = 0;
+      const flaky = new Proxy(ctx.world.mappingStore, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (typeof value !== 'function') return value;
+          if (prop !== 'commit') return value.bind(target);
+          return async (ops: readonly WriteOp[]) => {
+            const mapping = ops.some((o) => o.op === 'put' && o.key.startsWith('cells.instance-mapping/'));
+            if (mapping && failures < 2) {
+              if (++failures === 2) await value.call(target, ops);
+              throw new CellplaneError('unavailable', 'redis unavailable during commit');
+            }
+            return value.call(target, ops);
+          };
+        },
+      }) as Store;
+      const mapper = ctx.open(undefined, flaky);
+      let mapped: unknown;
+      const pending = mapper.cells.memberships.mapInstance(I(1), a.uuid, 'p').then((m) => {
+        mapped = m;
+      });
+      await ctx.world.eventually('the mapping is made', MAPPING_STORE_WAIT_MS, () => mapped !== undefined);
+      await pending;
+      expect(failures).toBe(2);
+      expect(mapped).toMatchObject({ instanceUuid: I(1), cellUuid: a.uuid, projectId: 'p' });
+      expect(await admin.cells.memberships.count(a.uuid)).toEqual({ hosts: 0, instances: 1 });
     });
 
     it('a mapping that committed before the disable stays: the cell keeps serving it', async () => {
