@@ -6,7 +6,8 @@
  * Gotcha (FACTS.md): etcd3's close() does not stop keep-alives, so close() releases every
  * lease first.
  */
-import { Etcd3 } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop } from 'cockatiel';
+import { Etcd3, isRecoverableError } from 'etcd3';
 import { CellplaneError } from '../../errors.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type {
@@ -30,6 +31,14 @@ import { EtcdLease } from './lease.ts';
 export const ETCD_CALL_TIMEOUT_MS = 5_000;
 /** Time to establish a connection before a call fails as `unavailable`. */
 export const ETCD_DIAL_TIMEOUT_MS = 3_000;
+/**
+ * How long a member that failed ETCD_HOST_BREAKER_FAILURES calls in a row is left alone while the
+ * client asks the other members (etcd3's own default is 5 s). Only with several members: with one
+ * there is nobody else to ask, and a breaker would fail every call for that long — longer than
+ * the read retries (kv.ts READ_ATTEMPTS) ride out, as a leader election did in CI.
+ */
+export const ETCD_HOST_BREAKER_OPEN_MS = 1_000;
+export const ETCD_HOST_BREAKER_FAILURES = 3;
 
 export interface EtcdCoordinatorOptions {
   /**
@@ -56,8 +65,10 @@ export class EtcdCoordinator implements Coordinator {
     this.prefix = checkPrefix(opts.prefix);
     this.clock = opts.clock ?? systemClock;
     const timeout = opts.callTimeoutMs ?? ETCD_CALL_TIMEOUT_MS;
+    const hosts = serverList(opts.hosts, 'etcd hosts');
     this.client = new Etcd3({
-      hosts: serverList(opts.hosts, 'etcd hosts'),
+      hosts,
+      faultHandling: { host: () => hostPolicy(hosts.length) },
       dialTimeout: ETCD_DIAL_TIMEOUT_MS,
       // gRPC deadlines are wall-clock times, whatever clock drives the rest.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
@@ -153,4 +164,13 @@ export class EtcdCoordinator implements Coordinator {
       },
     );
   }
+}
+
+/** Each member's fault handling: a short circuit breaker among several members, none for one. */
+function hostPolicy(members: number) {
+  if (members === 1) return noop;
+  return circuitBreaker(handleWhen(isRecoverableError), {
+    halfOpenAfter: ETCD_HOST_BREAKER_OPEN_MS,
+    breaker: new ConsecutiveBreaker(ETCD_HOST_BREAKER_FAILURES),
+  });
 }
