@@ -32,6 +32,7 @@
  * quota for an instance that may never go away, and a crash between the enqueue and the release
  * would leak the claim.
  */
+import type { ReserveRequest, ReserveResult } from '../../cells/servers/ports.ts';
 import { CellplaneError } from '../../core/errors.ts';
 import type { Store, WriteOp } from '../../core/ports/store.ts';
 import { Records, trustedRecord, type Versioned } from '../../core/stores/records.ts';
@@ -64,22 +65,6 @@ const bookMessage = trustedRecord<QuotaBook>('cp.compute.quota_book');
 const shapeOf = (c: Pick<QuotaClaim, 'cores' | 'ram'>) => `${c.cores}x${c.ram}`;
 const indexOf = (projectId: string, shape: string) => `compute.quota.${shape}.${projectId}`;
 const isLive = (c: QuotaClaim | undefined): c is QuotaClaim => !!c && c.releasedAt === null;
-
-export interface ReserveRequest {
-  readonly projectId: string;
-  readonly limits: Readonly<Record<string, number>>;
-  /** Per instance. */
-  readonly cores: number;
-  readonly ram: number;
-  /** Fewest instances worth creating (min_count). */
-  readonly min: number;
-  /** One fresh uuid per instance wanted (max_count); the first `count` admitted get claims. */
-  readonly uuids: readonly string[];
-}
-
-export type ReserveResult =
-  | { readonly ok: true; readonly count: number }
-  | { readonly ok: false; readonly message: string };
 
 /** What a claim rewrite did: `stale` when the claim changed since the caller read it. */
 export type RewriteOutcome = 'ok' | 'stale' | { readonly refused: string };
