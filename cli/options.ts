@@ -9,3 +9,12 @@ export function intIn(name: string, min: number, max: number) {
     return n;
   };
 }
+
+/** One of `values`, or an Error naming the option, the choices and what was given. */
+export function oneOf<T extends string>(name: string, values: readonly T[]) {
+  return (value: string): T => {
+    if (!(values as readonly string[]).includes(value))
+      throw new Error(`${name} must be one of ${values.join(', ')}, got "${value}"`);
+    return value as T;
+  };
+}

@@ -96,11 +96,16 @@ export function registerRoles(program: Command): void {
       '--quota-reconcile-ms <ms>',
       'period of the pass recounting quota usage from the cells (config quota_reconcile_ms)',
     )
+    .option(
+      '--extra-spec-validation <mode>',
+      'strict: refuse a flavor extra spec cellplane does not act on when it is set; lenient: store it and refuse boots with it (config extra_spec_validation)',
+    )
     .action(async (o) => {
       const config = resolveConfig({
         ...configFlags(o),
         cellTimeoutMs: o.cellTimeoutMs,
         quotaReconcileMs: o.quotaReconcileMs,
+        extraSpecValidation: o.extraSpecValidation,
       });
       const cluster = await connectCluster(config, `api-${replicaOf(o)}`);
       const api = await startApi(cluster, { onLog: (line) => console.error(`cellplane api: ${line}`) });

@@ -3,8 +3,9 @@
  * simulated fleet (deploy/embedded.ts), serving the compute API until Ctrl-C. The README's main job.
  */
 import type { Command } from 'commander';
+import { EXTRA_SPEC_VALIDATIONS, type ExtraSpecValidation } from '../core/model/extra-specs.ts';
 import { DEFAULT_HOST, startEmbedded } from '../deploy/embedded.ts';
-import { intIn } from './options.ts';
+import { intIn, oneOf } from './options.ts';
 
 export function registerUp(program: Command): void {
   program
@@ -24,6 +25,12 @@ export function registerUp(program: Command): void {
       parseFloat,
       0,
     )
+    .option(
+      '--extra-spec-validation <mode>',
+      'strict: refuse a flavor extra spec cellplane does not act on when it is set; lenient: store it and refuse boots with it',
+      oneOf('--extra-spec-validation', EXTRA_SPEC_VALIDATIONS),
+      'strict',
+    )
     .action(
       async (o: {
         cells: number;
@@ -33,6 +40,7 @@ export function registerUp(program: Command): void {
         port: number;
         seed: number;
         spawnFailureRate: number;
+        extraSpecValidation: ExtraSpecValidation;
       }) => {
         if (!(o.spawnFailureRate >= 0 && o.spawnFailureRate <= 1))
           throw new Error(`--spawn-failure-rate must be in [0, 1], got ${o.spawnFailureRate}`);
@@ -45,6 +53,7 @@ export function registerUp(program: Command): void {
           hostsPerCell: o.hostsPerCell,
           shardsPerCell: o.shards,
           seed: o.seed,
+          compute: { extraSpecValidation: o.extraSpecValidation },
           ...(o.spawnFailureRate > 0 ? { driver: { failureRate: { spawn: o.spawnFailureRate } } } : {}),
         });
         const address = await e.app.listen({ host: o.listen, port: o.port });

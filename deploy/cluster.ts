@@ -306,7 +306,7 @@ export async function startApi(
       servers: backend,
       quota,
     },
-    { auth: { mode: 'noauth' } },
+    { auth: { mode: 'noauth' }, extraSpecValidation: c.config.extraSpecValidation },
   );
   const reconciler = new QuotaReconciler({
     ledger: quota,

@@ -21,6 +21,9 @@
  *                                   # health probe counts as down for that request
  * quota_reconcile_ms: 300000        # (api) period of the pass that recounts quota usage from the cells
  * stream_replicas: 3                # copies of each JetStream stream (1: a single NATS server)
+ * extra_spec_validation: strict     # (api) strict: a flavor extra spec cellplane does not act on is
+ *                                   # refused when set; lenient: stored (flavors copied from Nova)
+ *                                   # and refused at boot instead
  * ```
  */
 import { readFileSync } from 'node:fs';
@@ -37,6 +40,7 @@ import { DEFAULT_CELL_TIMEOUT_MS } from '../cells/cross-cell-list.ts';
 import { DEFAULT_RECONCILE_INTERVAL_MS } from '../cells/reconcile.ts';
 import { MAX_STREAM_REPLICAS } from '../core/adapters/nats/bus-support.ts';
 import { serverList } from '../core/adapters/shared/urls.ts';
+import { EXTRA_SPEC_VALIDATIONS, type ExtraSpecValidation } from '../core/model/extra-specs.ts';
 
 export interface DeployConfig {
   /** The NATS servers, comma-separated (every node of a cluster). */
@@ -56,6 +60,8 @@ export interface DeployConfig {
   readonly quotaReconcileMs: number;
   /** Servers holding a copy of each JetStream stream: 1, or 3 on a 3-node cluster (at most 5). */
   readonly streamReplicas: number;
+  /** (api) Whether flavor extra specs are checked when set (api/compute ComputeConfig). */
+  readonly extraSpecValidation: ExtraSpecValidation;
 }
 
 export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
@@ -72,6 +78,7 @@ export const DEFAULT_DEPLOY_CONFIG: DeployConfig = Object.freeze({
   cellTimeoutMs: DEFAULT_CELL_TIMEOUT_MS,
   quotaReconcileMs: DEFAULT_QUOTA_RECONCILE_INTERVAL_MS,
   streamReplicas: 1,
+  extraSpecValidation: 'strict',
 });
 
 const FILE_KEYS: Record<string, keyof DeployConfig> = {
@@ -88,6 +95,7 @@ const FILE_KEYS: Record<string, keyof DeployConfig> = {
   cell_timeout_ms: 'cellTimeoutMs',
   quota_reconcile_ms: 'quotaReconcileMs',
   stream_replicas: 'streamReplicas',
+  extra_spec_validation: 'extraSpecValidation',
 };
 const NUMERIC = new Set<keyof DeployConfig>([
   'leaseTtlMs',
@@ -141,6 +149,10 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = proce
   if ((out.streamReplicas as number) > MAX_STREAM_REPLICAS)
     throw new Error(
       `streamReplicas: at most ${MAX_STREAM_REPLICAS} (JetStream's maximum), got ${out.streamReplicas}`,
+    );
+  if (!(EXTRA_SPEC_VALIDATIONS as readonly unknown[]).includes(out.extraSpecValidation))
+    throw new Error(
+      `extraSpecValidation: one of ${EXTRA_SPEC_VALIDATIONS.join(', ')}, got ${JSON.stringify(out.extraSpecValidation)}`,
     );
   for (const k of SERVER_LISTS) out[k] = serverList(String(out[k]), k).join(',');
   if (!/^[A-Za-z0-9]+$/.test(String(out.prefix)))

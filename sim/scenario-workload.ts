@@ -3,6 +3,7 @@
  * trace replay), lifetimes, server groups and resize/migration operations.
  */
 
+import { checkExtraSpec } from '../core/model/extra-specs.ts';
 import {
   isCustomResourceClassName,
   isStandardResourceClass,
@@ -107,7 +108,10 @@ function parseFlavor(r: Reader, cur: Cur, name: string): Flavor | undefined {
   return { name, vcpus, ramMb, diskGb, extraSpecs };
 }
 
-/** Nova extra specs, checked the way core/scheduler/request-parse reads them; values as strings. */
+/**
+ * Nova extra specs, values as strings: only specs the scheduler acts on (core/model/extra-specs.ts),
+ * with a nearest-name hint for a mistyped resource class or trait.
+ */
 function parseExtraSpecs(r: Reader, cur: Cur): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   for (const p of r.pairs(cur) ?? []) {
@@ -120,20 +124,12 @@ function parseExtraSpecs(r: Reader, cur: Cur): Record<string, string> | undefine
       continue;
     }
     const value = String(v);
-    if (scope === '') {
-      r.problemAt(
-        p.keyNode,
-        p.value.path,
-        'extra spec keys are scoped, like trait:HW_CPU_X86_AVX2 or resources:VGPU',
-      );
-      continue;
-    }
-    if (/^(resources|trait)\d+$/.test(scope)) {
-      r.problemAt(
-        p.keyNode,
-        p.value.path,
-        'granular request groups (resources1:, trait1:) are not supported by the scheduler pipeline',
-      );
+    const verdict = checkExtraSpec(p.key, value);
+    if (
+      verdict.kind === 'notHonoured' ||
+      (verdict.kind === 'invalid' && scope !== 'resources' && scope !== 'trait')
+    ) {
+      r.problemAt(p.keyNode, p.value.path, verdict.reason);
       continue;
     }
     if (scope === 'resources') {

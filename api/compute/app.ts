@@ -18,6 +18,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { CellplaneError } from '../../core/errors.ts';
+import { EXTRA_SPEC_VALIDATIONS, type ExtraSpecValidation } from '../../core/model/extra-specs.ts';
 import type { Store } from '../../core/ports/store.ts';
 import { MAX_PATH_PARAM_CHARS, trackRoutes } from '../common/routes.ts';
 import {
@@ -79,7 +80,22 @@ export interface ComputeConfig {
   readonly maxLimit?: number;
   /** Base of links in responses (`http://api.example:8774`); default the request's Host. */
   readonly publicUrl?: string;
+  /**
+   * `strict` (default): a flavor extra spec cellplane does not act on is refused when set (400);
+   * `lenient`: stored as given (flavors copied from Nova) and refused at boot instead.
+   */
+  readonly extraSpecValidation?: ExtraSpecValidation;
   readonly logger?: boolean;
+}
+
+function extraSpecValidationOf(v: ExtraSpecValidation | undefined): ExtraSpecValidation {
+  if (v === undefined) return 'strict';
+  if (!EXTRA_SPEC_VALIDATIONS.includes(v))
+    throw new CellplaneError(
+      'invalid',
+      `extraSpecValidation must be one of ${EXTRA_SPEC_VALIDATIONS.join(', ')}, got ${JSON.stringify(v)}`,
+    );
+  return v;
 }
 
 function contextOf(deps: ComputeDeps, config: ComputeConfig): ComputeContext {
@@ -111,6 +127,7 @@ function contextOf(deps: ComputeDeps, config: ComputeConfig): ComputeContext {
     internalZone,
     maxLimit,
     publicUrl: config.publicUrl?.replace(/\/+$/, ''),
+    extraSpecValidation: extraSpecValidationOf(config.extraSpecValidation),
     newUuid: deps.newUuid ?? randomUUID,
   });
 }

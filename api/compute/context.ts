@@ -1,4 +1,5 @@
 /** What every compute route plugin gets: the store, the host directory, usage and the quota ledger, and frozen config. */
+import type { ExtraSpecValidation } from '../../core/model/extra-specs.ts';
 import { badRequest, notFound } from './errors.ts';
 import type { HostDirectory } from './hosts.ts';
 import type { UsageSource } from './quota.ts';
@@ -21,6 +22,8 @@ export interface ComputeContext {
   readonly maxLimit: number;
   /** Base of links in responses; default: the request's scheme and Host. */
   readonly publicUrl: string | undefined;
+  /** Whether a flavor's extra specs are checked when set (`strict`) or stored as given (`lenient`). */
+  readonly extraSpecValidation: ExtraSpecValidation;
   /** Uuids of what the API creates (instances, flavors without an id); injected for tests. */
   readonly newUuid: () => string;
 }

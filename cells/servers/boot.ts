@@ -1,6 +1,7 @@
 /**
  * Accepting a boot of one or more servers (POST /servers, the simulator's workload):
  *
+ * 0. a flavor carrying extra specs cellplane does not act on is refused (flavor-specs.ts);
  * 1. an affinity group's members stay in the cell of its first member still mapped (its hosts are
  *    that cell's); anti-affinity holds across cells by itself (cells never share a host);
  * 2. quota: claims in the API's ledger, never a read of the cells (a down cell must not refuse
@@ -24,6 +25,7 @@ import {
   newInstanceRecord,
 } from '../instances.ts';
 import type { CellRecord } from '../mapping.ts';
+import { refuseUnhonouredSpecs } from './flavor-specs.ts';
 import type {
   BootQuota,
   CellChooser,
@@ -78,6 +80,7 @@ export interface BootedServer {
 
 /** Accepts the boot: the servers created (at least `min`), in order. */
 export async function bootServers(p: BootPorts, req: BootRequest): Promise<BootedServer[]> {
+  refuseUnhonouredSpecs(req.flavor);
   const { group } = req;
   const pinned =
     group && (group.policy === 'affinity' || group.policy === 'soft-affinity')

@@ -11,9 +11,11 @@
  * goes to the cell's conductor (cells/conductor/move.ts); a job that cannot be queued puts the
  * status, task and migration back.
  */
+
 import { CellplaneError } from '../../core/errors.ts';
 import type { ConductorJob, JobOp } from '../conductor-jobs.ts';
 import type { InstanceFlavor, InstanceRecord } from '../instances.ts';
+import { refuseUnhonouredSpecs } from './flavor-specs.ts';
 import { jobOf, type LoadPorts, loadServer, refused } from './load.ts';
 import type {
   ComputeHosts,
@@ -84,6 +86,7 @@ async function admit(p: MovePorts, r: InstanceRecord, req: MoveRequest): Promise
       if (!f) throw new CellplaneError('invalid', 'Unable to locate requested flavor.');
       if (f.id === r.flavor.id)
         throw new CellplaneError('invalid', 'When resizing, instances must change flavor!');
+      refuseUnhonouredSpecs(f);
       await claimGrowth(p, r, f);
       return {
         next: { ...task, status: 'RESIZE', taskState: 'resize_prep' },

@@ -6,18 +6,18 @@
  * - VCPU = flavor.vcpus, MEMORY_MB = flavor.ram, DISK_GB = disk + ephemeral + ceil(swap MB / 1024);
  *   `resources:<RC>=<n>` overrides a standard amount (0 drops it, as for boot-from-volume) or adds
  *   an extra class (VGPU, CUSTOM_*).
- * - `trait:<NAME>=required|forbidden`; `aggregate_instance_extra_specs:<key>=<requirement>`.
- *   Other scopes (hw:, quota:, capabilities: …) are not the scheduler's and are ignored.
+ * - `trait:<NAME>=required|forbidden`; `aggregate_instance_extra_specs:<key>=<requirement>`;
+ *   `hw:cpu_policy=shared` (every guest's policy). Any other spec is refused as invalid with the
+ *   registry's reason (core/model/extra-specs.ts): nothing is silently ignored.
  * - availability_zone `az`, `az:host` or `az:host:node` (the host/node forms force a host: admin
  *   only, like Nova's policy), force_hosts / force_nodes (admin only) and ignore_hosts.
  * - the server group comes as the group record plus its uuid in the `group` scheduler hint.
- * Not supported (rejected as invalid rather than silently ignored): granular groups
- * (`resources1:`, `trait1:`), which need Placement's allocation candidates.
+ * Not supported yet (refused the same way): granular groups (`resources1:`, `trait1:`,
+ * `group_policy`), which need Placement's allocation candidates.
  */
 
 import { CellplaneError } from '../errors.ts';
-import { isResourceClassName } from '../model/resource-classes.ts';
-import { isCustomTraitName, isStandardTrait } from '../model/traits.ts';
+import { checkExtraSpec } from '../model/extra-specs.ts';
 import {
   type AggregateSpec,
   GROUP_POLICIES,
@@ -82,27 +82,15 @@ function parseExtraSpecs(specs: Readonly<Record<string, string>>): ExtraSpecs {
   for (const [key, value] of Object.entries(specs)) {
     const field = `flavor.extra_specs.${key}`;
     if (typeof value !== 'string') throw invalid(field, `must be a string, got ${JSON.stringify(value)}`);
+    const verdict = checkExtraSpec(key, value);
+    if (verdict.kind !== 'honoured') throw invalid(field, verdict.reason);
     const colon = key.indexOf(':');
     const scope = colon < 0 ? '' : key.slice(0, colon);
     const name = key.slice(colon + 1);
-    if (/^(resources|trait)\d+$/.test(scope)) {
-      throw invalid(field, 'granular request groups are not supported by the scheduler pipeline');
-    }
-    if (scope === 'resources') {
-      if (!isResourceClassName(name)) throw invalid(field, `'${name}' is not a resource class name`);
-      if (!/^\d+$/.test(value)) throw invalid(field, `must be a non-negative integer, got '${value}'`);
-      out.resources.set(name, int(field, Number(value), 0, 2_147_483_647));
-    } else if (scope === 'trait') {
-      if (!isStandardTrait(name) && !isCustomTraitName(name)) {
-        throw invalid(field, `'${name}' is neither a standard trait nor CUSTOM_*`);
-      }
-      if (value === 'required') out.required.push(name);
-      else if (value === 'forbidden') out.forbidden.push(name);
-      else throw invalid(field, `must be 'required' or 'forbidden', got '${value}'`);
-    } else if (scope === 'aggregate_instance_extra_specs') {
-      if (name.length === 0) throw invalid(field, 'the metadata key is empty');
+    if (scope === 'resources') out.resources.set(name, int(field, Number(value), 0, 2_147_483_647));
+    else if (scope === 'trait') (value === 'required' ? out.required : out.forbidden).push(name);
+    else if (scope === 'aggregate_instance_extra_specs')
       out.aggregate.push({ key: name, requirement: value });
-    }
   }
   return out;
 }

@@ -1,10 +1,12 @@
 /**
  * /flavors/{id}/os-extra_specs[/{key}] (flavors_extraspecs.py) and os-flavor-access
  * (flavor_access.py: GET …/os-flavor-access, POST …/action addTenantAccess|removeTenantAccess).
- * Values are stored as strings, as Nova does (`True` for a JSON true).
+ * Values are stored as strings, as Nova does (`True` for a JSON true), after the registry's
+ * check (`checkSpecs`).
  */
 import type { FastifyInstance } from 'fastify';
 import { CellplaneError } from '../../../core/errors.ts';
+import { checkExtraSpec, type ExtraSpecValidation } from '../../../core/model/extra-specs.ts';
 import { type RouteOptions, requireAction } from '../context.ts';
 import { badRequest, notFound } from '../errors.ts';
 import { jsonBody, pathParam, routes, sendEmpty, sendJson } from '../http.ts';
@@ -21,6 +23,24 @@ const asString = (v: SpecValue) => (v === true ? 'True' : v === false ? 'False' 
 const stringify = (specs: Record<string, SpecValue>) =>
   Object.fromEntries(Object.entries(specs).map(([k, v]) => [k, asString(v)]));
 
+/**
+ * Strict (the default): every spec set must be one cellplane acts on (core/model/extra-specs.ts),
+ * else 400 naming it; lenient (flavors copied from Nova): anything is stored, and a boot with a
+ * spec cellplane does not act on is refused instead. Nova validates from 2.86 only; cellplane at
+ * every microversion, since an old client's typo would otherwise be ignored at every boot.
+ */
+function checkSpecs(mode: ExtraSpecValidation, specs: Record<string, string>): void {
+  if (mode === 'lenient') return;
+  for (const [key, value] of Object.entries(specs)) {
+    const v = checkExtraSpec(key, value);
+    if (v.kind === 'invalid') throw badRequest(v.reason);
+    if (v.kind === 'notHonoured')
+      throw badRequest(
+        `Validation failed; extra spec '${key}' is valid for Nova but cellplane does not act on it: ${v.reason}.`,
+      );
+  }
+}
+
 const accessList = (f: FlavorRecord) => ({
   flavor_access: f.projects.map((p) => ({ flavor_id: f.flavorid, tenant_id: p })),
 });
@@ -36,6 +56,7 @@ export async function flavorExtraRoutes(app: FastifyInstance, { ctx }: RouteOpti
     POST: async (req, reply) => {
       const body = jsonBody<{ extra_specs: Record<string, SpecValue> }>(req, EXTRA_SPECS_CREATE);
       const specs = stringify(body.extra_specs);
+      checkSpecs(ctx.extraSpecValidation, specs);
       await flavors.update(pathParam(req, 'id'), (f) => ({
         ...f,
         extraSpecs: { ...f.extraSpecs, ...specs },
@@ -57,6 +78,7 @@ export async function flavorExtraRoutes(app: FastifyInstance, { ctx }: RouteOpti
       const body = jsonBody<Record<string, SpecValue>>(req, EXTRA_SPEC_UPDATE);
       if (!Object.hasOwn(body, key)) throw badRequest('Request body and URI mismatch');
       const specs = stringify(body);
+      checkSpecs(ctx.extraSpecValidation, specs);
       await flavors.update(id, (f) => ({ ...f, extraSpecs: { ...f.extraSpecs, ...specs } }));
       return sendJson(reply, 200, specs);
     },

@@ -103,6 +103,12 @@ describe('delete', () => {
   });
 });
 
+const PINNED_REFUSAL =
+  'Flavor m1.pinned has extra specs cellplane does not act on: ' +
+  'hw:cpu_policy=dedicated: CPU pinning (dedicated CPUs) is not supported by cellplane yet; ' +
+  'hw:numa_nodes=2: guest NUMA topologies are not supported by cellplane yet. ' +
+  'Remove them from the flavor or use another flavor.';
+
 describe('moves', () => {
   const resize = (flavorRef: string): MoveRequest => ({ ...WHO, action: 'resize', flavorRef });
 
@@ -125,6 +131,7 @@ describe('moves', () => {
     const cases: Array<[MoveRequest, string, string]> = [
       [resize('9'), 'invalid', 'Unable to locate requested flavor.'],
       [resize(FLAVOR.id), 'invalid', 'When resizing, instances must change flavor!'],
+      [resize('5'), 'invalid', PINNED_REFUSAL],
       [resize('4'), 'quotaExceeded', 'Quota exceeded for cores: Requested 3, but already used 1 of 2 cores'],
       [{ ...WHO, action: 'migrate', host: 'nowhere' }, 'invalid', 'Compute host nowhere could not be found.'],
       [

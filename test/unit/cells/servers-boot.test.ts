@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { type BootStep, bootServers, MAX_CELL_CHOICES } from '../../../cells/servers/boot.ts';
 import { hasCode } from '../../../core/errors.ts';
-import { bootRequest, region, uuidOf } from './servers-fixture.ts';
+import { bootRequest, PINNED, region, uuidOf } from './servers-fixture.ts';
 
 const refusal = (p: Promise<unknown>) =>
   p.then(
@@ -60,6 +60,18 @@ describe('bootServers', () => {
     expect(e?.message).toBe('Quota exceeded for instances: Requested 1, but already used 2 of 2 instances');
     expect(await r.backend.cellOf(uuidOf(4))).toBeUndefined();
     expect(r.jobs).toHaveLength(2);
+  });
+
+  it('a flavor with specs cellplane does not act on is refused before any claim', async () => {
+    const r = await region();
+    const e = await refusal(bootServers(r.ports, bootRequest(1, { flavor: PINNED })));
+    expect(e?.code).toBe('invalid');
+    expect(e?.message).toMatch(
+      /^Flavor m1.pinned has extra specs cellplane does not act on: hw:cpu_policy=dedicated/,
+    );
+    expect(await r.quota.usage('p1')).toEqual({ instances: 0, cores: 0, ram: 0 });
+    expect(await r.backend.cellOf(uuidOf(1))).toBeUndefined();
+    expect(r.jobs).toHaveLength(0);
   });
 
   it('a cell disabled between the choice and the mapping: another cell takes the instance', async () => {

@@ -64,6 +64,13 @@ export const FLAVOR = {
   extraSpecs: {},
 } as const;
 export const LARGE = { ...FLAVOR, id: '4', name: 'm1.large', vcpus: 4, ram: 8192, disk: 80 } as const;
+/** Stored before the API checked specs (or by a lenient API): cellplane does not pin CPUs. */
+export const PINNED = {
+  ...LARGE,
+  id: '5',
+  name: 'm1.pinned',
+  extraSpecs: { 'hw:cpu_policy': 'dedicated', 'hw:numa_nodes': '2' },
+} as const;
 
 export function bootRequest(n: number, more: Partial<BootRequest> = {}): BootRequest {
   return {
@@ -188,7 +195,7 @@ export async function region(cellNames: readonly string[] = ['cell1', 'cell2']):
     quota,
     limits: { limitsOf: async () => r.limits },
     groups,
-    flavors: { flavor: async (ref) => [FLAVOR, LARGE].find((f) => f.id === ref) },
+    flavors: { flavor: async (ref) => [FLAVOR, LARGE, PINNED].find((f) => f.id === ref) },
     hosts: { exists: async (host) => /^cn\d$/.test(host) },
     liveness: backend.liveness,
     now: () => clock.now(),

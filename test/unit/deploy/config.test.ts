@@ -96,4 +96,14 @@ describe('deploy config', () => {
       /streamReplicas: must be a positive integer/,
     );
   });
+
+  it('extra spec validation: strict by default, lenient from file or flag, nothing else', () => {
+    expect(resolveConfig({}, {}).extraSpecValidation).toBe('strict');
+    const config = file('extra_spec_validation: lenient\n');
+    expect(resolveConfig({ config }, {}).extraSpecValidation).toBe('lenient');
+    expect(resolveConfig({ config, extraSpecValidation: 'strict' }, {}).extraSpecValidation).toBe('strict');
+    expect(() => resolveConfig({ extraSpecValidation: 'off' }, {})).toThrow(
+      /extraSpecValidation: one of strict, lenient, got "off"/,
+    );
+  });
 });

@@ -42,7 +42,7 @@ describe('parseNovaRequest: resources', () => {
 });
 
 describe('parseNovaRequest: traits, aggregates, zones, groups, hosts', () => {
-  it('reads trait and aggregate_instance_extra_specs scopes, ignores others', () => {
+  it('reads trait and aggregate_instance_extra_specs scopes and hw:cpu_policy=shared', () => {
     const spec = parse({
       flavor: {
         ...flavor,
@@ -50,7 +50,7 @@ describe('parseNovaRequest: traits, aggregates, zones, groups, hosts', () => {
           'trait:HW_CPU_X86_AVX2': 'required',
           'trait:CUSTOM_SLOW': 'forbidden',
           'aggregate_instance_extra_specs:disk': 'ssd',
-          'hw:cpu_policy': 'dedicated',
+          'hw:cpu_policy': 'shared',
         },
       },
     });
@@ -119,6 +119,14 @@ describe('parseNovaRequest: invalid input names the field', () => {
     {
       over: { flavor: { ...flavor, extra_specs: { 'aggregate_instance_extra_specs:': 'x' } } },
       field: 'flavor.extra_specs.aggregate_instance_extra_specs:',
+    },
+    {
+      over: { flavor: { ...flavor, extra_specs: { 'hw:cpu_policy': 'dedicated' } } },
+      field: 'flavor.extra_specs.hw:cpu_policy',
+    },
+    {
+      over: { flavor: { ...flavor, extra_specs: { 'x:flag': 'True' } } },
+      field: 'flavor.extra_specs.x:flag',
     },
     { over: { num_instances: 0 }, field: 'num_instances' },
     { over: { num_instances: 1001 }, field: 'num_instances' },

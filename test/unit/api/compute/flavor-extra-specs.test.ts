@@ -18,27 +18,73 @@ describe('extra specs and flavor access', () => {
   it('set, read, update one, delete one', async () => {
     const set = await h.call('POST', '/v2.1/flavors/2/os-extra_specs', {
       body: {
-        extra_specs: { 'trait:HW_CPU_X86_AVX2': 'required', 'hw:cpu_policy': 'dedicated', 'x:flag': true },
+        extra_specs: {
+          'trait:HW_CPU_X86_AVX2': 'required',
+          'hw:cpu_policy': 'shared',
+          'aggregate_instance_extra_specs:ssd': true,
+        },
       },
     });
     expect(set.json.extra_specs).toEqual({
       'trait:HW_CPU_X86_AVX2': 'required',
-      'hw:cpu_policy': 'dedicated',
-      'x:flag': 'True',
+      'hw:cpu_policy': 'shared',
+      'aggregate_instance_extra_specs:ssd': 'True',
     });
     expect((await h.call('GET', '/v2.1/flavors/2/os-extra_specs/hw:cpu_policy')).json).toEqual({
-      'hw:cpu_policy': 'dedicated',
-    });
-    const put = await h.call('PUT', '/v2.1/flavors/2/os-extra_specs/hw:cpu_policy', {
-      body: { 'hw:cpu_policy': 'shared' },
-    });
-    expect(put.json).toEqual({ 'hw:cpu_policy': 'shared' });
-    expect((await h.call('DELETE', '/v2.1/flavors/2/os-extra_specs/x:flag')).status).toBe(200);
-    const all = await h.call('GET', '/v2.1/flavors/2', { version: '2.61' });
-    expect(all.json.flavor.extra_specs).toEqual({
-      'trait:HW_CPU_X86_AVX2': 'required',
       'hw:cpu_policy': 'shared',
     });
+    const put = await h.call('PUT', '/v2.1/flavors/2/os-extra_specs/trait:HW_CPU_X86_AVX2', {
+      body: { 'trait:HW_CPU_X86_AVX2': 'forbidden' },
+    });
+    expect(put.json).toEqual({ 'trait:HW_CPU_X86_AVX2': 'forbidden' });
+    const gone = await h.call('DELETE', '/v2.1/flavors/2/os-extra_specs/aggregate_instance_extra_specs:ssd');
+    expect(gone.status).toBe(200);
+    const all = await h.call('GET', '/v2.1/flavors/2', { version: '2.61' });
+    expect(all.json.flavor.extra_specs).toEqual({
+      'trait:HW_CPU_X86_AVX2': 'forbidden',
+      'hw:cpu_policy': 'shared',
+    });
+  });
+
+  it('refuses a spec cellplane does not act on, and an unknown one, storing nothing of the request', async () => {
+    const pinned = await h.call('POST', '/v2.1/flavors/2/os-extra_specs', {
+      body: { extra_specs: { 'trait:HW_CPU_X86_AVX2': 'required', 'hw:cpu_policy': 'dedicated' } },
+    });
+    expect(pinned.status).toBe(400);
+    expect(pinned.json.badRequest.message).toBe(
+      "Validation failed; extra spec 'hw:cpu_policy' is valid for Nova but cellplane does not act on it: CPU pinning (dedicated CPUs) is not supported by cellplane yet.",
+    );
+    const typo = await h.call('PUT', '/v2.1/flavors/2/os-extra_specs/hw:cpu_polcy', {
+      body: { 'hw:cpu_polcy': 'shared' },
+    });
+    expect(typo.json.badRequest.message).toBe(
+      "Validation failed; extra spec 'hw:cpu_polcy' does not appear to be a valid extra spec.",
+    );
+    const bad = await h.call('POST', '/v2.1/flavors/2/os-extra_specs', {
+      body: { extra_specs: { 'hw:numa_nodes': 'two' } },
+    });
+    expect(bad.json.badRequest.message).toBe("Validation failed; 'two' is not a valid integer value.");
+    expect((await h.call('GET', '/v2.1/flavors/2/os-extra_specs')).json).toEqual({ extra_specs: {} });
+  });
+
+  it('lenient mode stores what Nova would, as given', async () => {
+    const lenient = await harness({ extraSpecValidation: 'lenient' });
+    try {
+      await createFlavor(lenient, small);
+      const set = await lenient.call('POST', '/v2.1/flavors/2/os-extra_specs', {
+        body: { extra_specs: { 'hw:cpu_policy': 'dedicated', 'x:flag': true } },
+      });
+      expect(set.status).toBe(200);
+      expect(set.json.extra_specs).toEqual({ 'hw:cpu_policy': 'dedicated', 'x:flag': 'True' });
+    } finally {
+      await lenient.close();
+    }
+  });
+
+  it('refuses an unknown validation mode when the app is built', async () => {
+    await expect(harness({ extraSpecValidation: 'loose' as 'lenient' })).rejects.toThrow(
+      /extraSpecValidation must be one of strict, lenient, got "loose"/,
+    );
   });
 
   it.each<Row>([

@@ -158,7 +158,7 @@ export async function computeWorld(): Promise<World> {
   const compute = new ComputeStore(apiStore, () => new Date(T0));
   await seedFlavors(compute);
   // An extra spec to read and a private flavor with access to grant and revoke.
-  await compute.flavors.update('1', (f) => ({ ...f, extraSpecs: { k1: 'v1' } }));
+  await compute.flavors.update('1', (f) => ({ ...f, extraSpecs: { 'hw:cpu_policy': 'shared' } }));
   await compute.flavors.create({
     ...STOCK_FLAVORS[0],
     flavorid: PRIVATE_FLAVOR,
