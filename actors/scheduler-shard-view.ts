@@ -47,14 +47,37 @@ export interface ShardSnapshot {
   readonly byRoot: ReadonlyMap<string, number>;
 }
 
-/** Aggregates (name = aggregate uuid) with their metadata, from the API layer; default none. */
-export type AggregateSource = () => readonly AggregateRecord[];
+/**
+ * The region's host aggregates (cells/aggregate-catalogue.ts `AggregateCatalogueView`): their
+ * metadata (zones, `aggregate_instance_extra_specs` keys) and which hosts they hold. Read at
+ * every snapshot build; a moved `version` makes the next `current()` rebuild.
+ */
+export interface AggregateSource {
+  readonly version: number;
+  /** Zone of hosts in no zoned aggregate. */
+  readonly defaultZone: string;
+  aggregates(): readonly { readonly uuid: string; readonly metadata: Readonly<Record<string, string>> }[];
+  /** Uuids of the aggregates compute host `name` is a member of. */
+  of(host: string): readonly string[];
+}
 
-function hostOf(tree: TreeView, name: string, up: boolean): { record: HostRecord; info: HostInfo } {
+export const NO_AGGREGATES: AggregateSource = Object.freeze({
+  version: 0,
+  defaultZone: 'nova',
+  aggregates: () => [],
+  of: () => [],
+});
+
+function hostOf(
+  tree: TreeView,
+  name: string,
+  up: boolean,
+  hostAggregates: readonly string[],
+): { record: HostRecord; info: HostInfo } {
   const best = new Map<string, { uuid: string; free: number }>();
   const resources: Record<string, HostRecord['resources'][string]> = {};
   const traits = new Set<string>();
-  const aggregates = new Set<string>();
+  const aggregates = new Set<string>(hostAggregates);
   const generations = new Map<string, number>();
   for (const p of tree.providers.values()) {
     generations.set(p.uuid, p.generation);
@@ -83,8 +106,10 @@ export class ShardView {
   generation = 0;
   private readonly down = new Set<string>();
   private built: ShardSnapshot | undefined;
+  /** The aggregate source's version the built snapshot saw. */
+  private builtAggregates = -1;
 
-  constructor(private readonly aggregates: AggregateSource = () => []) {}
+  constructor(private readonly aggregates: AggregateSource = NO_AGGREGATES) {}
 
   /** Replaces (or adds) one tree, e.g. re-read from the Store after a gap. */
   putTree(view: TreeView): void {
@@ -124,7 +149,11 @@ export class ShardView {
 
   /** The snapshot of the partition as it is now (rebuilt only when something demands it). */
   current(): ShardSnapshot {
-    if (!this.built) this.built = this.build();
+    if (this.built && this.builtAggregates !== this.aggregates.version) this.changed(true);
+    if (!this.built) {
+      this.builtAggregates = this.aggregates.version;
+      this.built = this.build();
+    }
     return this.built;
   }
 
@@ -160,16 +189,21 @@ export class ShardView {
       if (rootName === undefined) continue; // a tree without its root: wait for the next register
       const name = names.has(rootName) ? `${rootName}~${root}` : rootName;
       names.add(name);
-      const { record, info } = hostOf(tree, name, !this.down.has(rootName));
+      const { record, info } = hostOf(tree, name, !this.down.has(rootName), this.aggregates.of(rootName));
       records.push(record);
       hosts.push(info);
     }
-    const known = this.aggregates();
+    const known: AggregateRecord[] = this.aggregates
+      .aggregates()
+      .map((a) => ({ name: a.uuid, metadata: a.metadata }));
     const knownNames = new Set(known.map((a) => a.name));
     const extra = [...new Set(records.flatMap((r) => r.aggregates ?? []))]
       .filter((a) => !knownNames.has(a))
       .map((name) => ({ name }));
-    const snapshot = fromHosts(records, [...known, ...extra], { generation: this.generation });
+    const snapshot = fromHosts(records, [...known, ...extra], {
+      generation: this.generation,
+      defaultAvailabilityZone: this.aggregates.defaultZone,
+    });
     return { snapshot, hosts, byRoot: new Map(hosts.map((h, i) => [h.root, i] as const)) };
   }
 
@@ -181,7 +215,12 @@ export class ShardView {
     const old = built.hosts[h]!;
     const rootName = this.trees.get(root)?.providers.get(root)?.name;
     if (rootName === undefined) return false;
-    const { record, info } = hostOf(this.trees.get(root)!, old.name, !this.down.has(rootName));
+    const { record, info } = hostOf(
+      this.trees.get(root)!,
+      old.name,
+      !this.down.has(rootName),
+      this.aggregates.of(rootName),
+    );
     if (info.shape !== old.shape) return false;
     for (const [rc, r] of Object.entries(record.resources)) {
       const c = built.snapshot.column(rc);

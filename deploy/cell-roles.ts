@@ -15,6 +15,8 @@ import { ActorClient, DEFAULT_ASK_TIMEOUT_MS } from '../actors/runtime/client.ts
 import { ActorHost } from '../actors/runtime/host.ts';
 import { SchedulerShard, type ShardEvent, shardAddress } from '../actors/scheduler-shard.ts';
 import { selectHosts } from '../actors/scheduler-shard-messages.ts';
+import type { AggregateSource } from '../actors/scheduler-shard-view.ts';
+import { AggregateCatalogueView } from '../cells/aggregate-catalogue.ts';
 import { ConductorFence } from '../cells/conductor/fence.ts';
 import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { CellConductor, type ConductorRoleEvent } from '../cells/conductor/runner.ts';
@@ -69,6 +71,11 @@ export interface CellRolesOptions {
   /** Jobs the conductor leader works on at once (default DEFAULT_CONDUCTOR_IN_FLIGHT). */
   readonly conductorInFlight?: number;
   readonly profile?: ProfileSpec;
+  /**
+   * The region's host aggregates for the shards (zones, aggregate metadata); default: a view of
+   * the catalogue the compute API publishes in the coordinator (cells/aggregate-catalogue.ts).
+   */
+  readonly aggregates?: AggregateSource;
   /** Waits of asks to tree actors and shards (default DEFAULT_ASK_TIMEOUT_MS, actors/runtime/client.ts). */
   readonly askTimeoutMs?: number;
   /** Waits of instance operations on host agents (default DEFAULT_OPERATION_TIMEOUT_MS, host-agent/client.ts). */
@@ -196,6 +203,12 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
     }
 
     const shards: SchedulerShard[] = [];
+    let aggregates = o.aggregates;
+    if (!aggregates && (o.roles.shards ?? []).length > 0) {
+      const view = await AggregateCatalogueView.open(o.coordinator);
+      stops.push(() => view.close());
+      aggregates = view;
+    }
     for (const shard of o.roles.shards ?? []) {
       const s = new SchedulerShard({
         bus: o.bus,
@@ -207,6 +220,7 @@ export async function startCellRoles(o: CellRolesOptions): Promise<CellRoles> {
         candidateId: `${o.replicaId}/sched-${shard}`,
         ...(o.leaseTtlMs ? { leaseTtlMs: o.leaseTtlMs } : {}),
         ...(o.profile ? { profile: o.profile } : {}),
+        ...(aggregates ? { aggregates } : {}),
         serviceEvents: {
           subject: subjects.service,
           parse: (d) => {

@@ -28,6 +28,7 @@ import type { Store } from '../core/ports/store.ts';
 import { lazyStore } from '../core/stores/lazy-store.ts';
 import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
 import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-agent/fleet.ts';
+import { startAggregateSync } from './aggregate-sync.ts';
 import { type CellRoles, startCellRoles } from './cell-roles.ts';
 import type { DeployConfig } from './config.ts';
 import { seedFlavors } from './flavors.ts';
@@ -280,11 +281,20 @@ export async function startApi(
     portsOf: (cell) => c.portsOf(cell),
     clock: systemClock,
   });
+  const apiPrefix = `${c.config.prefix}.api`;
+  const apiStore = await RedisStore.open({ url: c.config.redis, prefix: apiPrefix });
+  const aggregates = await startAggregateSync({
+    coordinator: c.coordinator,
+    clock: systemClock,
+    apiStore,
+    onLog: log,
+  });
   const backend = new CellsServerBackend({
     directory,
     memberships: c.registry.memberships,
     portsOf: (cell) => c.portsOf(cell),
     clock: systemClock,
+    aggregateCells: aggregates.aggregateCells,
     ackWaitMs: c.config.ackWaitMs,
     cellTimeoutMs: c.config.cellTimeoutMs,
     liveness: hosts,
@@ -295,8 +305,6 @@ export async function startApi(
           : `cell ${cell.name} does not answer (${error?.message ?? 'no reason given'}): no new instances go there, its servers list as UNKNOWN`,
       ),
   });
-  const apiPrefix = `${c.config.prefix}.api`;
-  const apiStore = await RedisStore.open({ url: c.config.redis, prefix: apiPrefix });
   await seedFlavors(new ComputeStore(apiStore));
   const quota = new QuotaLedger(apiStore);
   const app = await buildComputeApp(
@@ -305,6 +313,7 @@ export async function startApi(
       hosts,
       servers: backend,
       quota,
+      aggregatesChanged: () => aggregates.publisher.sync(),
     },
     { auth: { mode: 'noauth' }, extraSpecValidation: c.config.extraSpecValidation },
   );
@@ -353,6 +362,7 @@ export async function startApi(
       await watch.stop();
       await app.close().catch(() => {});
       await backend.close();
+      await aggregates.stop();
       await hosts.close();
       await directory.close();
       await apiStore.close();

@@ -22,6 +22,7 @@ import { systemClock } from '../core/adapters/system/clock.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { FakeHostSpec } from '../host-agent/drivers/fake-host.ts';
 import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-agent/fleet.ts';
+import { startAggregateSync } from './aggregate-sync.ts';
 import { type CellRoles, startCellRoles } from './cell-roles.ts';
 import { seedFlavors } from './flavors.ts';
 import { CellsHostDirectory } from './host-directory.ts';
@@ -172,12 +173,20 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       portsOf: (cell) => ({ store: stores.get(cell.uuid)!, bus }),
       clock,
     });
+    const aggregates = await startAggregateSync({
+      coordinator,
+      clock,
+      apiStore,
+      ...(o.compute?.defaultAvailabilityZone ? { defaultZone: o.compute.defaultAvailabilityZone } : {}),
+    });
+    stops.push(() => aggregates.stop());
     const backend = new CellsServerBackend({
       directory,
       memberships: registry.memberships,
       portsOf: (cell) => ({ store: stores.get(cell.uuid)!, bus }),
       clock,
       liveness: o.liveness ?? hosts,
+      aggregateCells: aggregates.aggregateCells,
     });
     stops.push(() => backend.close());
     stops.push(() => hosts.close());
@@ -199,6 +208,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         hosts,
         servers: backend,
         quota,
+        aggregatesChanged: () => aggregates.publisher.sync(),
       },
       { auth: { mode: 'noauth' }, ...(o.compute ?? {}) },
     );

@@ -42,6 +42,7 @@ import { type CellplaneError, toCellplaneError } from '../core/errors.ts';
 import type { Bus, Subscription, WorkQueue } from '../core/ports/bus.ts';
 import type { Clock } from '../core/ports/clock.ts';
 import type { Store } from '../core/ports/store.ts';
+import type { AggregateCells } from './aggregate-cells.ts';
 
 export interface CellPorts {
   readonly store: Store;
@@ -67,6 +68,11 @@ export interface ServerBackendOptions {
   readonly ackWaitMs?: number;
   /** Whether a host is up (evacuate is refused for a host that is up). Default: every host up. */
   readonly liveness?: HostLiveness;
+  /**
+   * The cells with hosts a boot's zone and aggregate specs allow (deploy/aggregate-cells.ts): such
+   * a boot goes only to one of them. Without it, the capacity reports alone steer zoned boots.
+   */
+  readonly aggregateCells?: Pick<AggregateCells, 'cellsFor'>;
 }
 
 /** How long a job's enqueue is retried while NATS times out or is unreachable. */
@@ -170,7 +176,11 @@ export class CellsServerBackend implements ServerBackend {
 
   /** Among the accepting cells that answer (see the header); every accepting cell if none does. */
   async chooseCell(hint: PlacementHint, exclude?: ReadonlySet<string>): Promise<CellRecord> {
-    const accepting = this.o.directory.accepting().filter((c) => !exclude?.has(c.uuid));
+    let accepting = this.o.directory.accepting().filter((c) => !exclude?.has(c.uuid));
+    const allowed = await this.o.aggregateCells?.cellsFor(hint);
+    // No accepting cell has such hosts: leave the choice open, its scheduler says why not.
+    if (allowed && accepting.some((c) => allowed.has(c.uuid)))
+      accepting = accepting.filter((c) => allowed.has(c.uuid));
     const { up } = await this.health.answering(accepting);
     return this.router.choose(up.length > 0 ? up : accepting, hint);
   }

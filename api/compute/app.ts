@@ -51,6 +51,8 @@ import { ComputeStore } from './store/index.ts';
 
 /** Largest request body accepted: compute bodies are small (a flavor, a metadata map). */
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** Nova's default_availability_zone: the zone of hosts in no zoned aggregate. */
+export const DEFAULT_AVAILABILITY_ZONE = 'nova';
 /** Nova's [api] max_limit default. */
 export const DEFAULT_MAX_LIMIT = 1000;
 
@@ -67,6 +69,11 @@ export interface ComputeDeps {
   readonly newUuid?: () => string;
   /** The cells behind /servers; without it /servers is not served (404). */
   readonly servers?: ServerBackend;
+  /**
+   * Called after every aggregate change (AggregatePublisher.sync: the schedulers' catalogue);
+   * must not throw. Default: nothing (an API without schedulers).
+   */
+  readonly aggregatesChanged?: () => Promise<void>;
 }
 
 export interface ComputeConfig {
@@ -108,7 +115,7 @@ function contextOf(deps: ComputeDeps, config: ComputeConfig): ComputeContext {
         'invalid',
         `quota default ${k} must be an integer in -1..${MAX_QUOTA_LIMIT}, got ${v}`,
       );
-  const defaultZone = config.defaultAvailabilityZone ?? 'nova';
+  const defaultZone = config.defaultAvailabilityZone ?? DEFAULT_AVAILABILITY_ZONE;
   const internalZone = config.internalAvailabilityZone ?? 'internal';
   if (defaultZone === internalZone)
     throw new CellplaneError(
@@ -128,6 +135,7 @@ function contextOf(deps: ComputeDeps, config: ComputeConfig): ComputeContext {
     maxLimit,
     publicUrl: config.publicUrl?.replace(/\/+$/, ''),
     extraSpecValidation: extraSpecValidationOf(config.extraSpecValidation),
+    aggregatesChanged: deps.aggregatesChanged ?? (async () => {}),
     newUuid: deps.newUuid ?? randomUUID,
   });
 }

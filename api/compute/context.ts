@@ -24,6 +24,8 @@ export interface ComputeContext {
   readonly publicUrl: string | undefined;
   /** Whether a flavor's extra specs are checked when set (`strict`) or stored as given (`lenient`). */
   readonly extraSpecValidation: ExtraSpecValidation;
+  /** After an aggregate change committed: tell the schedulers (never throws). */
+  readonly aggregatesChanged: () => Promise<void>;
   /** Uuids of what the API creates (instances, flavors without an id); injected for tests. */
   readonly newUuid: () => string;
 }

@@ -134,6 +134,7 @@ async function accept(
     ramMb: req.flavor.ram,
     diskGb: req.flavor.disk,
     availabilityZone: req.availabilityZone,
+    extraSpecs: req.flavor.extraSpecs,
   };
   const refusedBy = new Set<string>();
   for (let choice = 1; ; choice++) {

@@ -16,6 +16,8 @@ export interface PlacementHint {
   readonly ramMb: number;
   readonly diskGb: number;
   readonly availabilityZone: string | null;
+  /** The flavor's extra specs (aggregate_instance_extra_specs steer the cell choice too). */
+  readonly extraSpecs?: Readonly<Record<string, string>>;
 }
 
 export interface CellChooser {

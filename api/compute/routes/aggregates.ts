@@ -2,6 +2,8 @@
  * /os-aggregates (nova/api/openstack/compute/aggregates.py): list, create (200, without hosts and
  * metadata), show, update name/zone, delete, and the actions add_host, remove_host, set_metadata.
  * Ids are Nova's integers; `uuid` shows from 2.41. Hosts must be compute hosts of the directory.
+ * Every change is handed to the schedulers (`ctx.aggregatesChanged`, api/compute/aggregate-publisher.ts)
+ * before the answer, so the next boot is placed with it.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { hasCode } from '../../../core/errors.ts';
@@ -101,6 +103,7 @@ export async function aggregateRoutes(app: FastifyInstance, { ctx }: RouteOption
       const body = jsonBody<{ aggregate: { name: string; availability_zone?: string | null } }>(req, CREATE);
       const zone = body.aggregate.availability_zone?.trim() || undefined;
       const a = await aggs.create(body.aggregate.name.trim(), zone);
+      await ctx.aggregatesChanged();
       return sendJson(reply, 200, view(a, mv(req), false));
     },
   });
@@ -113,10 +116,13 @@ export async function aggregateRoutes(app: FastifyInstance, { ctx }: RouteOption
       const change: { name?: string; zone?: string | null } = {};
       if (body.aggregate.name !== undefined) change.name = body.aggregate.name.trim();
       if (body.aggregate.availability_zone !== undefined) change.zone = body.aggregate.availability_zone;
-      return sendJson(reply, 200, view(await aggs.update(id, change), mv(req)));
+      const a = await aggs.update(id, change);
+      await ctx.aggregatesChanged();
+      return sendJson(reply, 200, view(a, mv(req)));
     },
     DELETE: async (req, reply) => {
       await aggs.delete(aggregateId(req));
+      await ctx.aggregatesChanged();
       return sendEmpty(reply, 200);
     },
   });
@@ -134,23 +140,27 @@ export async function aggregateRoutes(app: FastifyInstance, { ctx }: RouteOption
           req,
           SET_METADATA,
         );
-        return sendJson(reply, 200, view(await aggs.setMetadata(id, body.set_metadata.metadata), mv(req)));
+        const a = await aggs.setMetadata(id, body.set_metadata.metadata);
+        await ctx.aggregatesChanged();
+        return sendJson(reply, 200, view(a, mv(req)));
       }
       const body = jsonBody<Record<string, { host: string }>>(req, HOST_ACTION(action));
       const host = body[action]!.host;
       const known = await ctx.hosts.computeHost(host);
       if (action === 'add_host') {
         if (!known) throw notFound(`Compute host ${host} could not be found.`);
-        return sendJson(reply, 200, view(await aggs.addHost(id, host), mv(req)));
+        const a = await aggs.addHost(id, host);
+        await ctx.aggregatesChanged();
+        return sendJson(reply, 200, view(a, mv(req)));
       }
       const cannot = `Cannot remove host ${host} in aggregate ${id}`;
       if (!known) throw notFound(cannot);
-      try {
-        return sendJson(reply, 200, view(await aggs.removeHost(id, host), mv(req)));
-      } catch (err) {
+      const a = await aggs.removeHost(id, host).catch((err: unknown) => {
         if (hasCode(err, 'notFound')) throw new ComputeHttpError(404, cannot, { cause: err });
         throw err;
-      }
+      });
+      await ctx.aggregatesChanged();
+      return sendJson(reply, 200, view(a, mv(req)));
     },
   });
 }

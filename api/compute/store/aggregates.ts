@@ -6,6 +6,7 @@
  * generations are checked in the same commit: a concurrent change to them makes us re-check.
  */
 import { randomUUID } from 'node:crypto';
+import type { AggregateCatalogueDoc } from '../../../cells/aggregate-catalogue.ts';
 import { CellplaneError } from '../../../core/errors.ts';
 import type { WriteOp } from '../../../core/ports/store.ts';
 import { indexPages, type Versioned } from '../../../core/stores/records.ts';
@@ -16,6 +17,8 @@ import { type AggregateRecord, type ComputeRecords, pad } from './records.ts';
 export const AGGREGATE_PAGE = 500;
 export const AZ_KEY = 'availability_zone';
 const INDEX = 'compute.aggregates';
+/** Counter bumped by every aggregate commit: the version of the schedulers' catalogue. */
+const VERSION = 'aggregates.version';
 
 export type AggregateAction = 'add' | 'update' | 'updateMeta';
 
@@ -62,6 +65,21 @@ export class AggregateStore {
     return a;
   }
 
+  /**
+   * The schedulers' view (cells/aggregate-catalogue.ts): the version counter read first, so the
+   * aggregates read after it are at least that new.
+   */
+  async catalogue(defaultZone: string): Promise<AggregateCatalogueDoc> {
+    const version = (await this.rec.counters.get(VERSION))?.value.value ?? 0;
+    const aggregates = (await this.all()).map((a) => ({
+      uuid: a.uuid,
+      name: a.name,
+      hosts: [...a.hosts],
+      metadata: { ...a.metadata },
+    }));
+    return { version, defaultZone, aggregates };
+  }
+
   /** Every aggregate, by id. */
   async all(): Promise<AggregateRecord[]> {
     return (await this.allVersioned()).map((v) => v.value);
@@ -81,6 +99,7 @@ export class AggregateStore {
       if (await this.rec.aggregateNames.get(name))
         throw new CellplaneError('conflict', `Aggregate ${name} already exists.`);
       const seq = await nextValue(this.rec, 'aggregate');
+      const version = await nextValue(this.rec, VERSION);
       const a: AggregateRecord = {
         id: seq.value,
         uuid: this.newUuid(),
@@ -92,6 +111,7 @@ export class AggregateStore {
       };
       const ops: WriteOp[] = [
         seq.op,
+        version.op,
         this.rec.aggregates.put(String(a.id), a, 0),
         this.rec.aggregateNames.put(name, { id: String(a.id) }, 0),
         { op: 'index', index: INDEX, member: pad(a.id) },
@@ -110,6 +130,7 @@ export class AggregateStore {
           `Cannot delete aggregate ${id}. Reason: Host aggregate is not empty.`,
         );
       const ops: WriteOp[] = [
+        (await nextValue(this.rec, VERSION)).op,
         this.rec.aggregates.delete(String(id), cur.generation),
         this.rec.aggregateNames.delete(cur.value.name),
         { op: 'unindex', index: INDEX, member: pad(id) },
@@ -175,7 +196,10 @@ export class AggregateStore {
       if (!cur) throw notFound(id);
       const ops: WriteOp[] = [];
       const next = { ...(await change(cur.value, ops)), updatedAt: this.now().toISOString() };
-      ops.unshift(this.rec.aggregates.put(String(id), next, cur.generation));
+      ops.unshift(
+        this.rec.aggregates.put(String(id), next, cur.generation),
+        (await nextValue(this.rec, VERSION)).op,
+      );
       return { ops, result: next };
     });
   }

@@ -5,10 +5,11 @@
  * instance actions; a disabled cell gets nothing new; anti-affinity through the API.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { VirtualClock } from '../../../../core/adapters/memory/clock.ts';
-import { type Embedded, startEmbedded } from '../../../../deploy/embedded.ts';
+import type { VirtualClock } from '../../../../core/adapters/memory/clock.ts';
+import type { Embedded } from '../../../../deploy/embedded.ts';
+import { embeddedWorld, type World } from './embedded-fixture.ts';
 
-const V = { 'content-type': 'application/json', 'openstack-api-version': 'compute 2.79' };
+let w: World;
 let e: Embedded;
 let clock: VirtualClock;
 
@@ -17,57 +18,14 @@ afterEach(async () => {
 });
 
 async function world(cells = 2, hostsPerCell = 3) {
-  clock = new VirtualClock(Date.parse('2026-03-01T00:00:00Z'));
-  e = await startEmbedded({
-    cells,
-    hostsPerCell,
-    clock,
-    host: { vcpus: 4, memoryMb: 8192, diskGb: 100 },
-  });
-  await until('hosts registered', async () =>
-    [...e.roles.values()].every((r) => r.registrar?.hosts().length === hostsPerCell),
-  );
-  // The first capacity report of every cell reaches the router (a condition, not a fixed time: under
-  // load a cell's report can land later, and the router then sends every boot to the cells it heard).
-  const anyFlavor = { vcpus: 1, ramMb: 512, diskGb: 1, availabilityZone: null };
-  await until('every cell reported its capacity', async () =>
-    e.cells.every((c) => e.backend.router.headroom(c.name, anyFlavor) !== undefined),
-  );
+  w = await embeddedWorld(cells, hostsPerCell);
+  ({ e, clock } = w);
 }
 
-async function until(what: string, check: () => Promise<boolean>, maxMs = 60_000) {
-  const end = clock.now() + maxMs;
-  await clock.advance(0);
-  while (!(await check())) {
-    if (clock.now() >= end) throw new Error(`not within ${maxMs} virtual ms: ${what}`);
-    await clock.advance(50);
-  }
-}
-
-const call = async (method: string, url: string, payload?: unknown, headers: Record<string, string> = V) => {
-  const r = await e.app.inject({
-    method: method as 'GET',
-    url: `/v2.1${url}`,
-    headers,
-    ...(payload === undefined ? {} : { payload: payload as object }),
-  });
-  return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : undefined, headers: r.headers };
-};
-
-const boot = (name: string, more: Record<string, unknown> = {}, hints?: Record<string, unknown>) =>
-  call('POST', '/servers', {
-    server: { name, imageRef: 'cirros', flavorRef: '1', networks: 'none', ...more },
-    ...(hints ? { 'os:scheduler_hints': hints } : {}),
-  });
-
-async function settled(id: string) {
-  let last: Record<string, unknown> = {};
-  await until(`${id} settled`, async () => {
-    last = (await call('GET', `/servers/${id}`)).body.server;
-    return last.status !== 'BUILD' && last['OS-EXT-STS:task_state'] === null;
-  });
-  return last;
-}
+const until = (...a: Parameters<World['until']>) => w.until(...a);
+const call = (...a: Parameters<World['call']>) => w.call(...a);
+const boot = (...a: Parameters<World['boot']>) => w.boot(...a);
+const settled = (id: string) => w.settled(id);
 
 describe('/servers on the embedded control plane', () => {
   it('create answers 202 with Location; the server goes ACTIVE with Nova-shaped detail and an action', async () => {
