@@ -72,6 +72,8 @@ export interface SelectRequest {
   readonly forceNodes?: readonly string[];
   /** Forcing a host or node is admin only (as in Nova). */
   readonly isAdmin?: boolean;
+  /** The instance's project (aggregates isolated per tenant, `filter_tenant_id`). */
+  readonly projectId?: string;
   /**
    * Hosts already running members of `group`, once per member (the conductor knows them from its
    * instance records; the shard's snapshot does not track group membership). The affinity
@@ -170,6 +172,8 @@ function parseSelect(o: Fields, p: string): SelectRequest {
   }
   const admin = optBoolean(o, 'isAdmin', p);
   if (admin !== undefined) out.isAdmin = admin;
+  const project = optString(o, 'projectId', p, { maxLength: 255 });
+  if (project !== undefined) out.projectId = project;
   return out as unknown as SelectRequest;
 }
 
@@ -182,6 +186,7 @@ export function novaInputOf(req: SelectRequest): NovaRequestInput {
     availability_zone: req.availabilityZone ?? null,
     group: req.group ?? null,
     is_admin: req.isAdmin ?? false,
+    ...(req.projectId ? { project_id: req.projectId } : {}),
     ...(req.schedulerHints ? { scheduler_hints: req.schedulerHints } : {}),
     ...(req.ignoreHosts ? { ignore_hosts: req.ignoreHosts } : {}),
     ...(req.forceHosts ? { force_hosts: req.forceHosts } : {}),

@@ -200,6 +200,9 @@ export class RequestBuilder {
   forceNode(...nodes: string[]): this {
     return this.set({ forceNodes: nodes });
   }
+  project(id: string): this {
+    return this.set({ projectId: id });
+  }
   build(): RequestSpec {
     const resources: ResourceAmount[] = [...this.amounts]
       .filter(([, n]) => n > 0)

@@ -281,6 +281,7 @@ function selectRequest(
     },
     numInstances: 1,
     availabilityZone: r.availabilityZone,
+    projectId: r.projectId,
     ...(r.group
       ? {
           group: {

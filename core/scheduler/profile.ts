@@ -46,7 +46,10 @@ export interface Profile {
  * Nova's defaults, adapted: its enabled_filters (ComputeFilter, AvailabilityZoneFilter, the two
  * server-group filters, …) plus what Placement does for Nova before the filters run (resources,
  * traits) and what Nova does around them (ignore/force hosts); aggregate-extra-specs is skipped
- * for requests without aggregate extra specs, so it costs nothing when unused. Weighers: Nova's
+ * for requests without aggregate extra specs, so it costs nothing when unused. Unlike Nova's
+ * defaults, tenant-isolation (AggregateMultiTenancyIsolation) and isolated-aggregates
+ * (enable_isolated_aggregate_filtering) are on: metadata an operator set must not be ignored;
+ * both cost nothing while no aggregate carries their keys. Weighers: Nova's
  * all_weighers with its default multipliers (metrics has no settings: skipped until configured).
  */
 export const DEFAULT_PROFILE_SPEC: ProfileSpec = Object.freeze({
@@ -56,6 +59,8 @@ export const DEFAULT_PROFILE_SPEC: ProfileSpec = Object.freeze({
     'availability-zone',
     'traits',
     'aggregate-extra-specs',
+    'tenant-isolation',
+    'isolated-aggregates',
     'ignore-hosts',
     'force-hosts',
     'affinity',

@@ -57,6 +57,8 @@ export interface NovaRequestInput {
   readonly force_hosts?: readonly string[];
   readonly force_nodes?: readonly string[];
   readonly is_admin?: boolean;
+  /** The instance's project (Nova's RequestSpec.project_id). */
+  readonly project_id?: string | null;
 }
 
 function invalid(field: string, message: string): CellplaneError {
@@ -179,6 +181,7 @@ export function parseNovaRequest(input: NovaRequestInput): RequestSpec {
     forbiddenTraits: Object.freeze(extra.forbidden.sort()),
     aggregateSpecs: Object.freeze(extra.aggregate),
     availabilityZone: az,
+    projectId: input.project_id ?? null,
     group: parseGroup(input),
     ignoreHosts: Object.freeze(hostList('ignore_hosts', input.ignore_hosts)),
     forceHosts: Object.freeze([...new Set(forceHosts)]),

@@ -45,6 +45,8 @@ export interface RequestSpec {
   readonly forbiddenTraits: readonly string[];
   readonly aggregateSpecs: readonly AggregateSpec[];
   readonly availabilityZone: string | null;
+  /** The instance's project (tenant-isolation); null when the caller did not say. */
+  readonly projectId: string | null;
   readonly group: ServerGroupSpec | null;
   /** Host names never to use (Nova's ignore_hosts). */
   readonly ignoreHosts: readonly string[];
@@ -63,6 +65,7 @@ export function makeRequestSpec(id: string, fields: Partial<Omit<RequestSpec, 'i
     forbiddenTraits: [],
     aggregateSpecs: [],
     availabilityZone: null,
+    projectId: null,
     group: null,
     ignoreHosts: [],
     forceHosts: [],

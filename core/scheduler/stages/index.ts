@@ -11,11 +11,13 @@ import { cpuWeigher } from './cpu.ts';
 import { diskWeigher } from './disk.ts';
 import { forceHostsFilter } from './force-hosts.ts';
 import { ignoreHostsFilter } from './ignore-hosts.ts';
+import { isolatedAggregatesFilter } from './isolated-aggregates.ts';
 import { metricsWeigher } from './metrics.ts';
 import { ramWeigher } from './ram.ts';
 import { resourcesFilter } from './resources.ts';
 import { softAffinityWeigher } from './soft-affinity.ts';
 import { softAntiAffinityWeigher } from './soft-anti-affinity.ts';
+import { tenantIsolationFilter } from './tenant-isolation.ts';
 import { traitsFilter } from './traits.ts';
 
 export const BUILTIN_STAGES = Object.freeze([
@@ -23,6 +25,8 @@ export const BUILTIN_STAGES = Object.freeze([
   availabilityZoneFilter,
   traitsFilter,
   aggregateExtraSpecsFilter,
+  tenantIsolationFilter,
+  isolatedAggregatesFilter,
   ignoreHostsFilter,
   forceHostsFilter,
   affinityFilter,

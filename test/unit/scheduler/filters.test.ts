@@ -174,6 +174,61 @@ describe('aggregate-extra-specs filter', () => {
   });
 });
 
+describe('tenant-isolation filter (AggregateMultiTenancyIsolation)', () => {
+  const snap = makeSnapshot(
+    [
+      makeHost('p1only').aggregate('iso1'),
+      makeHost('shared').aggregate('iso1', 'iso23'),
+      makeHost('open').aggregate('plain'),
+      makeHost('lone'),
+    ],
+    [
+      makeAggregate('iso1').meta('filter_tenant_id', 'p1'),
+      // any key starting with filter_tenant_id counts; values may be comma-separated
+      makeAggregate('iso23').meta('filter_tenant_id_2', 'p2, p3'),
+      makeAggregate('plain').meta('ssd', 'true'),
+    ],
+  );
+  const other = 'isolated for other projects (filter_tenant_id)';
+  it.each([
+    { project: 'p1', want: { p1only: 'ok', shared: 'ok', open: 'ok', lone: 'ok' } },
+    { project: 'p3', want: { p1only: other, shared: 'ok', open: 'ok', lone: 'ok' } },
+    { project: 'p9', want: { p1only: other, shared: other, open: 'ok', lone: 'ok' } },
+  ])('project $project', ({ project, want }) => {
+    expect(verdicts('tenant-isolation', snap, makeRequest().project(project).build())).toMatchObject(want);
+  });
+
+  it('a request without a project stays off every isolated host', () => {
+    expect(verdicts('tenant-isolation', snap, makeRequest().build())).toMatchObject({
+      p1only: other,
+      shared: other,
+      open: 'ok',
+    });
+  });
+});
+
+describe('isolated-aggregates filter (trait:X=required on the aggregate)', () => {
+  const snap = makeSnapshot(
+    [
+      makeHost('gpu').trait('CUSTOM_GPU').aggregate('gpus'),
+      makeHost('plain').trait('CUSTOM_GPU').aggregate('misc'),
+      makeHost('lone'),
+    ],
+    [makeAggregate('gpus').meta('trait:CUSTOM_GPU', 'required'), makeAggregate('misc').meta('x', '1')],
+  );
+  it.each([
+    // a request requiring the trait may use the isolated host (nothing left to check: the stage is
+    // skipped); one that does not is kept off it
+    { ask: makeRequest().trait('CUSTOM_GPU'), want: { gpu: 'skipped', plain: 'skipped', lone: 'skipped' } },
+    {
+      ask: makeRequest(),
+      want: { gpu: 'isolated aggregate requires trait CUSTOM_GPU', plain: 'ok', lone: 'ok' },
+    },
+  ])('$want', ({ ask, want }) => {
+    expect(verdicts('isolated-aggregates', snap, ask.build())).toMatchObject(want);
+  });
+});
+
 describe('extra-spec requirement operators (Nova extra_specs_ops)', () => {
   it.each([
     ['ssd', 'ssd', true],

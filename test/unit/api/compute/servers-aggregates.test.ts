@@ -5,7 +5,7 @@
  * cells/aggregate-catalogue.ts, and the cell choice follows the zone, deploy/zone-cells.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { embeddedWorld, type World } from './embedded-fixture.ts';
+import { embeddedWorld, V, type World } from './embedded-fixture.ts';
 
 let w: World;
 afterEach(async () => {
@@ -90,5 +90,28 @@ describe('aggregates and availability zones decide where servers go', () => {
     const s = await w.settled(id!);
     expect(s.status).toBe('ERROR');
     expect(s.fault.message).toMatch(/aggregate/);
+  });
+
+  it('filter_tenant_id keeps other projects off a host; trait:X=required metadata keeps requests not asking X off', async () => {
+    w = await embeddedWorld(1, 3);
+    const iso = await aggregate('p1-only');
+    await action(iso, { add_host: { host: 'cell1-cn0001' } });
+    await action(iso, { set_metadata: { metadata: { filter_tenant_id: 'p1' } } });
+    const gpus = await aggregate('gpus');
+    await action(gpus, { add_host: { host: 'cell1-cn0002' } });
+    await action(gpus, { set_metadata: { metadata: { 'trait:CUSTOM_GPU': 'required' } } });
+    // Project p2 asks for nothing special: neither isolated host takes it.
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await w.call(
+        'POST',
+        '/servers',
+        { server: { name: `p2-${i}`, imageRef: 'cirros', flavorRef: '1', networks: 'none' } },
+        { ...V, 'x-project-id': 'p2' },
+      );
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      ids.push(r.body.server.id);
+    }
+    expect(new Set(await hostsOf(ids))).toEqual(new Set(['cell1-cn0003']));
   });
 });
