@@ -242,6 +242,9 @@ export const selectHosts: AskType<SelectRequest, SelectReply> = defineAsk(
 
 // ---- capacity summaries (for the cell router) ----------------------------------------------
 
+/** Traits a capacity report may list per zone (os-traits has ~300 standard ones, plus custom). */
+export const MAX_REPORTED_TRAITS = 10_000;
+
 /** Published by each shard leader every few seconds on `capacitySubject(cell)`. */
 export interface CapacityReport extends CapacitySummary {
   readonly cell: string;
@@ -263,10 +266,12 @@ function asAmounts(v: unknown, p: string): Record<string, number> {
 }
 
 function asZone(o: Fields, p: string): ZoneCapacity {
+  const traits = optStrings(o, 'traits', p, { maxItems: MAX_REPORTED_TRAITS });
   return {
     hosts: int(o, 'hosts', p, { min: 0 }),
     free: asAmounts(o.free, `${p}.free`),
     largest: asAmounts(o.largest, `${p}.largest`),
+    ...(traits ? { traits } : {}),
   };
 }
 

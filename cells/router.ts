@@ -4,7 +4,9 @@
  * of ONE cell instead of fanning out to every host of every cell.
  *
  * Choice: among the cells that accept instances (enabled), those whose reports say the flavor
- * can fit — some shard has a host with at least the flavor's VCPU, MEMORY_MB and DISK_GB free
+ * can fit — some shard has, for every resource class the flavor asks (VCPU, MEMORY_MB, DISK_GB,
+ * and any `resources:<CLASS>` of its extra specs: VGPU, SRIOV_NET_VF, CUSTOM_*…, nested
+ * providers included), a host with that much free, and some host with each `trait:<T>=required`
  * (in the requested zone, if any) — weighted by their free MEMORY_MB, drawn with the injected
  * random source (a burst of boots spreads over the cells instead of piling onto the emptiest one
  * until the next report). Reports older than `staleAfterMs` are ignored. When no accepting cell
@@ -20,6 +22,31 @@ export interface RouteHint {
   readonly ramMb: number;
   readonly diskGb: number;
   readonly availabilityZone: string | null;
+  /** The flavor's extra specs: `resources:<CLASS>` amounts and `trait:<T>=required` count too. */
+  readonly extraSpecs?: Readonly<Record<string, string>>;
+}
+
+interface Demand {
+  /** Class → amount one instance needs (0 dropped: `resources:DISK_GB=0`, boot from volume). */
+  readonly amounts: ReadonlyArray<readonly [string, number]>;
+  readonly traits: readonly string[];
+}
+
+/** What one instance of `hint` needs of a single host, as the scheduler will ask it. */
+export function demandOf(hint: RouteHint): Demand {
+  const amounts = new Map<string, number>([
+    ['VCPU', hint.vcpus],
+    ['MEMORY_MB', hint.ramMb],
+    ['DISK_GB', hint.diskGb],
+  ]);
+  const traits: string[] = [];
+  for (const [k, v] of Object.entries(hint.extraSpecs ?? {})) {
+    if (k.startsWith('resources:')) {
+      const n = Number(v);
+      if (Number.isInteger(n) && n >= 0) amounts.set(k.slice('resources:'.length), n);
+    } else if (k.startsWith('trait:') && v === 'required') traits.push(k.slice('trait:'.length));
+  }
+  return { amounts: [...amounts].filter(([, n]) => n > 0), traits };
 }
 
 export const DEFAULT_REPORT_STALE_AFTER_MS = 15_000;
@@ -53,6 +80,7 @@ export class CellRouter {
     const shards = this.reports.get(cell);
     if (!shards) return undefined;
     const oldest = this.opts.now() - (this.opts.staleAfterMs ?? DEFAULT_REPORT_STALE_AFTER_MS);
+    const demand = demandOf(hint);
     let fresh = false;
     let free = 0;
     for (const r of shards.values()) {
@@ -61,9 +89,8 @@ export class CellRouter {
       const z = hint.availabilityZone === null ? r : r.zones[hint.availabilityZone];
       if (!z) continue;
       const fits =
-        (z.largest.VCPU ?? 0) >= hint.vcpus &&
-        (z.largest.MEMORY_MB ?? 0) >= hint.ramMb &&
-        (hint.diskGb === 0 || (z.largest.DISK_GB ?? 0) >= hint.diskGb);
+        demand.amounts.every(([rc, n]) => (z.largest[rc] ?? 0) >= n) &&
+        (z.traits === undefined || demand.traits.every((t) => z.traits!.includes(t)));
       if (fits) free += z.free.MEMORY_MB ?? 0;
     }
     return fresh ? free : undefined;

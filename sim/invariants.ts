@@ -153,11 +153,20 @@ export class InvariantChecker {
         const t = await loadTree(cell.store, root as Uuid);
         const top = t.placement.provider(root as Uuid);
         if (top) {
-          const usedTop = providerUsages(top);
+          // The whole tree: devices (VGPU, SRIOV_NET_VF, FPGA…) sit on nested providers, and so
+          // do the traits a flavor requires of them. Free amounts of a class are summed over its
+          // providers (exact for requests of one unit, the device flavors' usual ask).
           const free: Record<string, number> = {};
-          for (const [rc, inv] of top.inventories) free[rc] = capacity(inv) - (usedTop[rc] ?? 0);
+          const traits = new Set<string>();
+          for (const u of t.placement.subtree(root as Uuid)) {
+            const rp = t.placement.provider(u)!;
+            const used = providerUsages(rp);
+            for (const [rc, inv] of rp.inventories)
+              free[rc] = (free[rc] ?? 0) + capacity(inv) - (used[rc] ?? 0);
+            for (const tr of rp.traits) traits.add(tr);
+          }
           const az = this.world.hosts.get(top.name)?.az ?? 'nova';
-          fleet.push({ name: top.name, cell: name, az, free, traits: [...top.traits].sort() });
+          fleet.push({ name: top.name, cell: name, az, free, traits: [...traits].sort() });
         }
         for (const u of t.placement.subtree(root as Uuid)) {
           this.checks++;

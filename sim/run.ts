@@ -26,7 +26,8 @@ import { InvariantChecker, type Violation } from './invariants.ts';
 import { MoveDriver } from './moves.ts';
 import { stableJson } from './report/json.ts';
 import type { SimReport } from './report/types.ts';
-import type { Flavor, Scenario } from './scenario-types.ts';
+import { flavorDemand } from './scenario-fit.ts';
+import type { Scenario } from './scenario-types.ts';
 import { deletePlanned, simServerPorts } from './servers.ts';
 import { type BootRequest, startWorkload } from './workload.ts';
 import { buildWorld, type World } from './world.ts';
@@ -341,21 +342,18 @@ export function cellCapacities(s: Scenario): Map<string, { VCPU: number; MEMORY_
 }
 
 export function capacityOf(s: Scenario, hosts: FleetHost[]): { table: CapacityTable; frag: Fragmentation } {
-  const specs: FlavorSpec[] = Object.values(s.workload.flavors).map((f) => ({
-    name: f.name,
-    resources: { VCPU: f.vcpus, MEMORY_MB: f.ramMb, ...(f.diskGb ? { DISK_GB: f.diskGb } : {}) },
-    requiredTraits: traitsOf(f, 'required'),
-    forbiddenTraits: traitsOf(f, 'forbidden'),
-  }));
+  // What the scheduler will ask: resources:<CLASS> overrides and extra classes (VGPU, VFs…) too.
+  const specs: FlavorSpec[] = Object.values(s.workload.flavors).map((f) => {
+    const d = flavorDemand(f);
+    return {
+      name: f.name,
+      resources: { ...d.resources },
+      requiredTraits: [...d.required].sort(),
+      forbiddenTraits: [...d.forbidden].sort(),
+    };
+  });
   const fleet = { hosts };
   return { table: capacityTable(fleet, specs), frag: fragmentation(fleet, specs) };
-}
-
-function traitsOf(f: Flavor, how: 'required' | 'forbidden'): string[] {
-  return Object.entries(f.extraSpecs)
-    .filter(([k, v]) => k.startsWith('trait:') && v === how)
-    .map(([k]) => k.slice('trait:'.length))
-    .sort();
 }
 
 function mb(n: number): number {

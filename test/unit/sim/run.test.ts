@@ -60,6 +60,19 @@ describe('cellplane sim', () => {
     expect(r.report.metrics.requests.active).toBe(5);
   });
 
+  it('capacity-devices: what fits of vGPU, SR-IOV and plain flavors matches the hand count in the file', async () => {
+    const text = readFileSync('sim/scenarios/capacity-devices.yaml', 'utf8');
+    const r = await runSimulation(parseScenario(text, { file: 'capacity-devices.yaml' }));
+    expect(r.violations).toEqual([]);
+    expect([r.active, r.failed]).toEqual([2, 0]);
+    // The devices (and the traits asked of them) sit on nested providers: counted too.
+    expect(r.report.capacity.totals).toEqual([
+      { flavor: 'g1.vgpu', fits: 16 },
+      { flavor: 'm1.small', fits: 145 },
+      { flavor: 'n1.sriov', fits: 14 },
+    ]);
+  });
+
   it('the same seed gives the same hash; another seed another', async () => {
     const text = readFileSync('sim/scenarios/capacity-hand.yaml', 'utf8');
     const s = parseScenario(text, { file: 'capacity-hand.yaml' });
