@@ -62,9 +62,9 @@ export class ShardSelector {
         selections: [],
       };
     const selections = res.selections.map((s) => ({
-      ...view.pick(built, s.index, spec.resources),
+      ...view.pickFor(built, s.index, spec),
       instance: s.instance,
-      alternates: s.alternates.map((a) => view.pick(built, a.index, spec.resources)),
+      alternates: s.alternates.map((a) => view.pickFor(built, a.index, spec)),
     }));
     const message = `${selections.length} of ${spec.numInstances} instance(s) placed on ${e.hosts} host(s)`;
     return { ...base, outcome: 'selected', retryable: false, message, selections };

@@ -23,10 +23,12 @@
  */
 import { CellplaneError } from '../core/errors.ts';
 import { capacity, makeInventory } from '../core/model/inventory.ts';
-import type { ResourceAmount } from '../core/scheduler/request.ts';
+import type { AllocationRequest } from '../core/placement/candidates.ts';
+import type { RequestSpec, ResourceAmount } from '../core/scheduler/request.ts';
 import type { Snapshot } from '../core/scheduler/snapshot.ts';
 import { type AggregateRecord, fromHosts, type HostRecord } from '../core/scheduler/snapshot-build.ts';
 import type { TreeChanged } from './provider-tree-messages.ts';
+import { TreeFits } from './scheduler-shard-granular.ts';
 import type { HostPick } from './scheduler-shard-messages.ts';
 import { applyTreeEvent, type EventOutcome, type TreeView } from './scheduler-shard-trees.ts';
 
@@ -109,6 +111,8 @@ export class ShardView {
   /** The aggregate source's version the built snapshot saw. */
   private builtAggregates = -1;
 
+  private readonly fits = new TreeFits();
+
   constructor(private readonly aggregates: AggregateSource = NO_AGGREGATES) {}
 
   /** Replaces (or adds) one tree, e.g. re-read from the Store after a gap. */
@@ -155,6 +159,28 @@ export class ShardView {
       this.built = this.build();
     }
     return this.built;
+  }
+
+  /** The engine's allocation of `request` on host `info`'s tree (granular groups), if it fits. */
+  private granularFit(info: HostInfo, request: RequestSpec): AllocationRequest | undefined {
+    const tree = this.trees.get(info.root);
+    return tree ? this.fits.fit(tree, request) : undefined;
+  }
+
+  /** What to claim on host index `h` for one instance of `request`. */
+  pickFor(built: ShardSnapshot, h: number, request: RequestSpec): HostPick {
+    if (request.granular === null) return this.pick(built, h, request.resources);
+    const info = built.hosts[h]!;
+    const fit = this.granularFit(info, request);
+    if (!fit) throw new CellplaneError('internal', `host ${info.name} no longer holds request ${request.id}`);
+    const allocations: Record<string, Record<string, number>> = {};
+    const generations: Record<string, number> = {};
+    for (const [uuid, amounts] of fit.allocations) {
+      allocations[uuid] = Object.fromEntries(amounts);
+      generations[uuid] = info.generations.get(uuid) ?? 0;
+    }
+    const s = built.snapshot;
+    return { host: s.name(h), node: s.node(h), root: info.root, allocations, generations };
   }
 
   /** What to claim on host index `h` for one instance asking `resources`. */
@@ -204,6 +230,7 @@ export class ShardView {
       generation: this.generation,
       defaultAvailabilityZone: this.aggregates.defaultZone,
     });
+    snapshot.treeFit = (h, request) => this.granularFit(hosts[h]!, request) !== undefined;
     return { snapshot, hosts, byRoot: new Map(hosts.map((h, i) => [h.root, i] as const)) };
   }
 

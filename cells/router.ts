@@ -5,8 +5,8 @@
  *
  * Choice: among the cells that accept instances (enabled), those whose reports say the flavor
  * can fit — some shard has, for every resource class the flavor asks (VCPU, MEMORY_MB, DISK_GB,
- * and any `resources:<CLASS>` of its extra specs: VGPU, SRIOV_NET_VF, CUSTOM_*…, nested
- * providers included), a host with that much free, and some host with each `trait:<T>=required`
+ * and any `resources[N]:<CLASS>` of its extra specs: VGPU, SRIOV_NET_VF, CUSTOM_*…, nested
+ * providers included), a host with that much free, and some host with each required trait
  * (in the requested zone, if any) — weighted by their free MEMORY_MB, drawn with the injected
  * random source (a burst of boots spreads over the cells instead of piling onto the emptiest one
  * until the next report). Reports older than `staleAfterMs` are ignored. When no accepting cell
@@ -32,20 +32,30 @@ interface Demand {
   readonly traits: readonly string[];
 }
 
-/** What one instance of `hint` needs of a single host, as the scheduler will ask it. */
+/**
+ * What one instance of `hint` needs of a single host, as the scheduler will ask it: per class the
+ * most one provider must give (the unnumbered group's amount, or a granular group's), and every
+ * required trait (`trait:` or `trait<N>:`). Necessary conditions, enough to rule a cell out.
+ */
 export function demandOf(hint: RouteHint): Demand {
   const amounts = new Map<string, number>([
     ['VCPU', hint.vcpus],
     ['MEMORY_MB', hint.ramMb],
     ['DISK_GB', hint.diskGb],
   ]);
+  const granular: Array<[string, number]> = [];
   const traits: string[] = [];
   for (const [k, v] of Object.entries(hint.extraSpecs ?? {})) {
-    if (k.startsWith('resources:')) {
-      const n = Number(v);
-      if (Number.isInteger(n) && n >= 0) amounts.set(k.slice('resources:'.length), n);
-    } else if (k.startsWith('trait:') && v === 'required') traits.push(k.slice('trait:'.length));
+    const m = /^(resources|trait)([a-zA-Z0-9_-]{0,64}):(.+)$/.exec(k);
+    if (!m) continue;
+    const [, scope, suffix, name] = m as unknown as [string, string, string, string];
+    const n = Number(v);
+    if (scope === 'resources' && Number.isInteger(n) && n >= 0) {
+      if (suffix === '') amounts.set(name, n);
+      else granular.push([name, n]);
+    } else if (scope === 'trait' && v === 'required') traits.push(name);
   }
+  for (const [rc, n] of granular) amounts.set(rc, Math.max(amounts.get(rc) ?? 0, n));
   return { amounts: [...amounts].filter(([, n]) => n > 0), traits };
 }
 

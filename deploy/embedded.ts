@@ -42,6 +42,8 @@ export interface EmbeddedOptions {
   readonly clock?: Clock;
   /** Shape of every simulated host (hostname is set per host). */
   readonly host?: Omit<FakeHostSpec, 'hostname'>;
+  /** Per cell name, the hosts' shape there instead of `host` (a cell of GPU hosts, say). */
+  readonly hostByCell?: Readonly<Record<string, Omit<FakeHostSpec, 'hostname'>>>;
   readonly driver?: FakeFleetOptions['driver'];
   readonly compute?: Partial<ComputeConfig>;
   readonly onConductorEvent?: (cell: string, e: ConductorEvent) => void;
@@ -153,7 +155,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
         cell: name,
         seed: o.seed ?? 1,
         hosts: Array.from({ length: o.hostsPerCell }, (_, h) => ({
-          ...(o.host ?? DEFAULT_HOST),
+          ...(o.hostByCell?.[name] ?? o.host ?? DEFAULT_HOST),
           hostname: `${name}-cn${String(h + 1).padStart(4, '0')}`,
         })),
         ...(o.driver ? { driver: o.driver } : {}),

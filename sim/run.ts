@@ -347,7 +347,7 @@ export function capacityOf(s: Scenario, hosts: FleetHost[]): { table: CapacityTa
     const d = flavorDemand(f);
     return {
       name: f.name,
-      resources: { ...d.resources },
+      resources: { ...d.total },
       requiredTraits: [...d.required].sort(),
       forbiddenTraits: [...d.forbidden].sort(),
     };

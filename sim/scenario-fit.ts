@@ -13,23 +13,41 @@
 import type { Flavor, FleetSpec, HostProfile } from './scenario-types.ts';
 
 export interface Demand {
+  /** Per class, the most any one provider must give (the unnumbered group's or a granular group's). */
   readonly resources: Readonly<Record<string, number>>;
+  /** Per class, what one instance takes in all (granular groups added up): the capacity count. */
+  readonly total: Readonly<Record<string, number>>;
   readonly required: readonly string[];
   readonly forbidden: readonly string[];
 }
 
-/** Nova's request from a flavor: vcpus/ram/disk, overridden or extended by resources:<RC>. */
+/**
+ * Nova's request from a flavor: vcpus/ram/disk, overridden or extended by resources:<RC>, and
+ * the granular groups' resources<N>:<RC> and trait<N>:<T>=required (each group on one provider;
+ * a granular group's forbidden traits are its provider's business, not checked here).
+ */
 export function flavorDemand(f: Flavor): Demand {
   const resources: Record<string, number> = { VCPU: f.vcpus, MEMORY_MB: f.ramMb, DISK_GB: f.diskGb };
+  const granular: Array<[string, number]> = [];
   const required: string[] = [];
   const forbidden: string[] = [];
   for (const [k, v] of Object.entries(f.extraSpecs)) {
-    if (k.startsWith('resources:')) resources[k.slice('resources:'.length)] = Number(v);
-    else if (k.startsWith('trait:') && v === 'required') required.push(k.slice('trait:'.length));
-    else if (k.startsWith('trait:') && v === 'forbidden') forbidden.push(k.slice('trait:'.length));
+    const m = /^(resources|trait)([a-zA-Z0-9_-]{0,64}):(.+)$/.exec(k);
+    if (!m) continue;
+    const [, scope, suffix, name] = m as unknown as [string, string, string, string];
+    if (scope === 'resources' && suffix === '') resources[name] = Number(v);
+    else if (scope === 'resources') granular.push([name, Number(v)]);
+    else if (v === 'required') required.push(name);
+    else if (v === 'forbidden' && suffix === '') forbidden.push(name);
   }
   for (const [k, v] of Object.entries(resources)) if (v === 0) delete resources[k];
-  return { resources, required, forbidden };
+  const total: Record<string, number> = { ...resources };
+  for (const [rc, n] of granular) {
+    if (n === 0) continue;
+    total[rc] = (total[rc] ?? 0) + n;
+    resources[rc] = Math.max(resources[rc] ?? 0, n);
+  }
+  return { resources, total, required, forbidden };
 }
 
 interface Offer {

@@ -169,7 +169,7 @@ function traceLoader(
       const key = JSON.stringify(resources);
       if (!memo.has(key)) {
         const need = Object.fromEntries(Object.entries(resources).filter(([, n]) => n > 0));
-        memo.set(key, fleetMisfit({ resources: need, required: [], forbidden: [] }, offers));
+        memo.set(key, fleetMisfit({ resources: need, total: need, required: [], forbidden: [] }, offers));
       }
       return memo.get(key)!;
     };

@@ -4,7 +4,7 @@
  * why, in words an operator can act on. Keys are matched whole (`^…$`); `{id}`-style parameters
  * are regex groups. Read by extra-specs.ts, the only user.
  *
- * What cellplane honours today: `resources:<CLASS>`, `trait:<TRAIT>`,
+ * What cellplane honours today: `resources[N]:<CLASS>`, `trait[N]:<TRAIT>`, `group_policy`,
  * `aggregate_instance_extra_specs:<key>` and `hw:cpu_policy=shared` (every guest's policy here).
  */
 import { isStandardResourceClass } from './resource-classes.ts';
@@ -38,17 +38,12 @@ const oneOf = (...values: string[]): ValueRule => ({ kind: 'enum', values });
 const always = (why: string) => () => why;
 const NO_PINNING = always('CPU pinning (dedicated CPUs) is not supported by cellplane yet');
 const NO_NUMA = always('guest NUMA topologies are not supported by cellplane yet');
-const NO_GRANULAR = always(
-  'granular request groups (resourcesN:, traitN:, group_policy) are not supported by cellplane yet',
-);
 const GUEST = always(
   "a guest setting of Nova's libvirt driver: cellplane's host agents do not configure guests, so it would have no effect",
 );
 
-/** Group suffix of granular keys (Nova: `([a-zA-Z0-9_-]{1,64})?`); cellplane takes only none. */
+/** Group suffix of granular keys (Nova's: `([a-zA-Z0-9_-]{1,64})?`). */
 const GROUP = '([a-zA-Z0-9_-]{1,64})?';
-const ungroupedOnly = (_v: string, key: string) =>
-  /^(resources|trait):/.test(key) ? undefined : NO_GRANULAR();
 const nameAfterColon = (key: string) => key.slice(key.indexOf(':') + 1);
 const CUSTOM = /^CUSTOM_[A-Z0-9_]+$/;
 
@@ -67,16 +62,14 @@ export const SPEC_RULES: readonly SpecRule[] = [
     key: new RegExp(`^resources${GROUP}:[A-Z0-9_]+$`),
     keyOk: (k) => isStandardResourceClass(nameAfterColon(k)) || CUSTOM.test(nameAfterColon(k)),
     value: INT0,
-    unless: ungroupedOnly,
   },
   {
     name: 'trait{group}:{trait}',
     key: new RegExp(`^trait${GROUP}:[A-Z0-9_]+$`),
     keyOk: (k) => isStandardTrait(nameAfterColon(k)) || CUSTOM.test(nameAfterColon(k)),
     value: oneOf('required', 'forbidden'),
-    unless: ungroupedOnly,
   },
-  { name: 'group_policy', key: /^group_policy$/, value: oneOf('isolate', 'none'), unless: NO_GRANULAR },
+  { name: 'group_policy', key: /^group_policy$/, value: oneOf('isolate', 'none') },
   { name: 'aggregate_instance_extra_specs:{key}', key: /^aggregate_instance_extra_specs:.+$/, value: ANY },
   hw('cpu_policy', oneOf('dedicated', 'shared', 'mixed'), (v) => (v === 'shared' ? undefined : NO_PINNING())),
   hw('cpu_thread_policy', oneOf('prefer', 'isolate', 'require'), NO_PINNING),

@@ -66,6 +66,7 @@ export const DEFAULT_PROFILE_SPEC: ProfileSpec = Object.freeze({
     'affinity',
     'anti-affinity',
     'resources',
+    'granular-groups',
   ],
   weighers: ['ram', 'cpu', 'disk', 'build-failure', 'metrics', 'soft-affinity', 'soft-anti-affinity'],
   limit: 'log2',

@@ -12,8 +12,8 @@
  * - availability_zone `az`, `az:host` or `az:host:node` (the host/node forms force a host: admin
  *   only, like Nova's policy), force_hosts / force_nodes (admin only) and ignore_hosts.
  * - the server group comes as the group record plus its uuid in the `group` scheduler hint.
- * Not supported yet (refused the same way): granular groups (`resources1:`, `trait1:`,
- * `group_policy`), which need Placement's allocation candidates.
+ * - granular groups `resources<N>:`, `trait<N>:` and `group_policy` (required with more than one
+ *   group, as Placement requires): `RequestSpec.granular`, answered per host tree by the shard.
  */
 
 import { CellplaneError } from '../errors.ts';
@@ -21,6 +21,9 @@ import { checkExtraSpec } from '../model/extra-specs.ts';
 import {
   type AggregateSpec,
   GROUP_POLICIES,
+  type GranularGroup,
+  type GranularPolicy,
+  type GranularSpec,
   type GroupPolicy,
   MAX_HOST_LIST,
   MAX_INSTANCES_PER_REQUEST,
@@ -77,10 +80,22 @@ interface ExtraSpecs {
   required: string[];
   forbidden: string[];
   aggregate: AggregateSpec[];
+  /** Suffix → its granular group's resources and traits. */
+  granular: Map<string, { resources: Map<string, number>; required: string[]; forbidden: string[] }>;
+  policy: GranularPolicy | undefined;
 }
 
+const GRANULAR_SCOPE = /^(resources|trait)([a-zA-Z0-9_-]{1,64})$/;
+
 function parseExtraSpecs(specs: Readonly<Record<string, string>>): ExtraSpecs {
-  const out: ExtraSpecs = { resources: new Map(), required: [], forbidden: [], aggregate: [] };
+  const out: ExtraSpecs = {
+    resources: new Map(),
+    required: [],
+    forbidden: [],
+    aggregate: [],
+    granular: new Map(),
+    policy: undefined,
+  };
   for (const [key, value] of Object.entries(specs)) {
     const field = `flavor.extra_specs.${key}`;
     if (typeof value !== 'string') throw invalid(field, `must be a string, got ${JSON.stringify(value)}`);
@@ -89,12 +104,55 @@ function parseExtraSpecs(specs: Readonly<Record<string, string>>): ExtraSpecs {
     const colon = key.indexOf(':');
     const scope = colon < 0 ? '' : key.slice(0, colon);
     const name = key.slice(colon + 1);
-    if (scope === 'resources') out.resources.set(name, int(field, Number(value), 0, 2_147_483_647));
+    const granular = GRANULAR_SCOPE.exec(scope);
+    if (granular) {
+      const suffix = granular[2]!;
+      const g = out.granular.get(suffix) ?? { resources: new Map(), required: [], forbidden: [] };
+      out.granular.set(suffix, g);
+      if (granular[1] === 'resources') g.resources.set(name, int(field, Number(value), 0, 2_147_483_647));
+      else (value === 'required' ? g.required : g.forbidden).push(name);
+    } else if (scope === 'resources') out.resources.set(name, int(field, Number(value), 0, 2_147_483_647));
     else if (scope === 'trait') (value === 'required' ? out.required : out.forbidden).push(name);
     else if (scope === 'aggregate_instance_extra_specs')
       out.aggregate.push({ key: name, requirement: value });
+    else if (key === 'group_policy') out.policy = value as GranularPolicy;
   }
   return out;
+}
+
+/** The granular groups, checked as Placement checks them (a group without resources, a missing policy). */
+function granularOf(extra: ExtraSpecs): GranularSpec | null {
+  const groups: GranularGroup[] = [];
+  for (const [suffix, g] of [...extra.granular].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const resources = [...g.resources]
+      .filter(([, n]) => n > 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([rc, amount]) => Object.freeze({ rc, amount }));
+    if (resources.length === 0)
+      throw invalid(
+        `flavor.extra_specs.resources${suffix}`,
+        `request group ${suffix} asks for traits but no resources (resources${suffix}:<CLASS>=<n> missing)`,
+      );
+    groups.push(
+      Object.freeze({
+        suffix,
+        resources,
+        required: [...g.required].sort(),
+        forbidden: [...g.forbidden].sort(),
+      }),
+    );
+  }
+  if (groups.length === 0) {
+    if (extra.policy !== undefined)
+      throw invalid('flavor.extra_specs.group_policy', 'given without any granular request group');
+    return null;
+  }
+  if (groups.length > 1 && extra.policy === undefined)
+    throw invalid(
+      'flavor.extra_specs.group_policy',
+      'required with more than one granular request group (none or isolate), as Placement requires',
+    );
+  return Object.freeze({ groups: Object.freeze(groups), policy: extra.policy ?? 'none' });
 }
 
 function resourcesOf(flavor: NovaFlavor, extra: ExtraSpecs): Map<string, number> {
@@ -182,6 +240,7 @@ export function parseNovaRequest(input: NovaRequestInput): RequestSpec {
     aggregateSpecs: Object.freeze(extra.aggregate),
     availabilityZone: az,
     projectId: input.project_id ?? null,
+    granular: granularOf(extra),
     group: parseGroup(input),
     ignoreHosts: Object.freeze(hostList('ignore_hosts', input.ignore_hosts)),
     forceHosts: Object.freeze([...new Set(forceHosts)]),

@@ -28,6 +28,27 @@ export interface AggregateSpec {
   readonly requirement: string;
 }
 
+/**
+ * One granular request group (`resources<N>:`, `trait<N>:` in the flavor): its resources come
+ * from ONE provider of the host's tree, which must have its required traits and none of its
+ * forbidden ones. Placement's semantics; the shard answers it with the Placement engine on the
+ * host's tree (actors/scheduler-shard-granular.ts), through `Snapshot.treeFit`.
+ */
+export interface GranularGroup {
+  readonly suffix: string;
+  readonly resources: readonly ResourceAmount[];
+  readonly required: readonly string[];
+  readonly forbidden: readonly string[];
+}
+
+export type GranularPolicy = 'none' | 'isolate';
+
+export interface GranularSpec {
+  readonly groups: readonly GranularGroup[];
+  /** `group_policy`: `isolate` puts each group on a different provider. */
+  readonly policy: GranularPolicy;
+}
+
 export interface ServerGroupSpec {
   readonly id: string;
   readonly policy: GroupPolicy;
@@ -47,6 +68,8 @@ export interface RequestSpec {
   readonly availabilityZone: string | null;
   /** The instance's project (tenant-isolation); null when the caller did not say. */
   readonly projectId: string | null;
+  /** Granular request groups; null for a request without any (the columns answer it alone). */
+  readonly granular: GranularSpec | null;
   readonly group: ServerGroupSpec | null;
   /** Host names never to use (Nova's ignore_hosts). */
   readonly ignoreHosts: readonly string[];
@@ -66,6 +89,7 @@ export function makeRequestSpec(id: string, fields: Partial<Omit<RequestSpec, 'i
     aggregateSpecs: [],
     availabilityZone: null,
     projectId: null,
+    granular: null,
     group: null,
     ignoreHosts: [],
     forceHosts: [],

@@ -14,7 +14,7 @@
  */
 
 import { CellplaneError } from '../errors.ts';
-import type { ResourceAmount } from './request.ts';
+import type { RequestSpec, ResourceAmount } from './request.ts';
 
 /** Service state of a host: why the compute filter rejects it. */
 export const HostState = { up: 0, disabled: 1, down: 2 } as const;
@@ -67,8 +67,16 @@ export interface SnapshotColumns {
   readonly groups: ReadonlyMap<string, ReadonlyMap<number, number>>;
 }
 
+/**
+ * Whether host `h`'s provider tree can hold `request` as Placement would answer it (granular
+ * groups: one provider per group, group_policy): set by the holder of the trees (the shard).
+ */
+export type TreeFit = (h: number, request: RequestSpec) => boolean;
+
 export class Snapshot {
   readonly size: number;
+  /** The trees' answer for what the columns cannot tell (granular groups); unset: none known. */
+  treeFit: TreeFit | undefined;
   private readonly byName: Map<string, number>;
   private readonly byNode: Map<string, number>;
   private readonly traitIndex: Map<string, number>;

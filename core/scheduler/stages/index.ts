@@ -10,6 +10,7 @@ import { computeFilter } from './compute.ts';
 import { cpuWeigher } from './cpu.ts';
 import { diskWeigher } from './disk.ts';
 import { forceHostsFilter } from './force-hosts.ts';
+import { granularGroupsFilter } from './granular-groups.ts';
 import { ignoreHostsFilter } from './ignore-hosts.ts';
 import { isolatedAggregatesFilter } from './isolated-aggregates.ts';
 import { metricsWeigher } from './metrics.ts';
@@ -32,6 +33,7 @@ export const BUILTIN_STAGES = Object.freeze([
   affinityFilter,
   antiAffinityFilter,
   resourcesFilter,
+  granularGroupsFilter,
   ramWeigher,
   cpuWeigher,
   diskWeigher,

@@ -29,6 +29,10 @@ function report(name: string, zone: Partial<CapacityReport>): CapacityReport {
 
 const tiny: RouteHint = { vcpus: 1, ramMb: 512, diskGb: 1, availabilityZone: null };
 const vgpu: RouteHint = { ...tiny, extraSpecs: { 'resources:VGPU': '1' } };
+const granular: RouteHint = {
+  ...tiny,
+  extraSpecs: { 'resources1:VGPU': '1', 'trait1:CUSTOM_GPU_A10': 'required', group_policy: 'none' },
+};
 const avx: RouteHint = { ...tiny, extraSpecs: { 'trait:HW_CPU_X86_AVX2': 'required' } };
 
 function router(...reports: CapacityReport[]): CellRouter {
@@ -77,6 +81,7 @@ describe('cell router', () => {
     expect(r.headroom('c1', vgpu)).toBe(0);
     expect(r.headroom('c2', vgpu)).toBe(65536);
     for (let i = 0; i < 20; i++) expect(r.choose(cells, vgpu).name).toBe('c2');
+    for (let i = 0; i < 20; i++) expect(r.choose(cells, granular).name).toBe('c2');
     expect(new Set(Array.from({ length: 20 }, () => r.choose(cells, tiny).name))).toEqual(
       new Set(['c1', 'c2']),
     );

@@ -15,6 +15,10 @@ describe('extra specs: what cellplane acts on', () => {
     ['aggregate_instance_extra_specs:ssd', 'true'],
     ['aggregate_instance_extra_specs:speed', '>= 10'],
     ['hw:cpu_policy', 'shared'],
+    ['resources1:VGPU', '1'],
+    ['trait1:CUSTOM_X', 'required'],
+    ['resources_gpu:VGPU', '1'],
+    ['group_policy', 'isolate'],
   ])('%s=%s is honoured', (key, value) => {
     expect(checkExtraSpec(key, value)).toEqual({ kind: 'honoured' });
   });
@@ -30,10 +34,6 @@ describe('extra specs: what cellplane acts on', () => {
     ['pci_passthrough:alias', 'a1:2', /PCI passthrough/],
     ['pci_passthrough:alias', 'a1:2, b2:1', /PCI passthrough/],
     ['accel:device_profile', 'fpga-gzip', /device profiles/],
-    ['resources1:VGPU', '1', /granular/],
-    ['trait1:CUSTOM_X', 'required', /granular/],
-    ['resources_gpu:VGPU', '1', /granular/],
-    ['group_policy', 'isolate', /granular/],
     ['hw:watchdog_action', 'reset', /no effect/],
     ['hw_rng:allowed', 'yes', /no effect/],
     ['quota:cpu_shares', '1024', /no effect/],

@@ -90,6 +90,41 @@ describe('parseNovaRequest: traits, aggregates, zones, groups, hosts', () => {
   });
 });
 
+describe('parseNovaRequest: granular request groups', () => {
+  it('groups by suffix, each with its resources and traits, sorted; the policy; nothing granular → null', () => {
+    const spec = parse({
+      flavor: {
+        ...flavor,
+        extra_specs: {
+          'resources2:SRIOV_NET_VF': '1',
+          'trait2:CUSTOM_PHYSNET_A': 'required',
+          'resources1:VGPU': '2',
+          'trait1:CUSTOM_SLOW': 'forbidden',
+          'resources1:VGPU_DISPLAY_HEAD': '0',
+          group_policy: 'isolate',
+        },
+      },
+    });
+    expect(spec.granular).toEqual({
+      policy: 'isolate',
+      groups: [
+        { suffix: '1', resources: [{ rc: 'VGPU', amount: 2 }], required: [], forbidden: ['CUSTOM_SLOW'] },
+        {
+          suffix: '2',
+          resources: [{ rc: 'SRIOV_NET_VF', amount: 1 }],
+          required: ['CUSTOM_PHYSNET_A'],
+          forbidden: [],
+        },
+      ],
+    });
+    // One group needs no policy (Placement's default, none).
+    expect(parse({ flavor: { ...flavor, extra_specs: { 'resources1:VGPU': '1' } } }).granular?.policy).toBe(
+      'none',
+    );
+    expect(parse({}).granular).toBeNull();
+  });
+});
+
 describe('parseNovaRequest: invalid input names the field', () => {
   it.each([
     { over: { id: '' }, field: 'id' },
@@ -105,8 +140,18 @@ describe('parseNovaRequest: invalid input names the field', () => {
       field: 'flavor.extra_specs.resources:vgpu',
     },
     {
-      over: { flavor: { ...flavor, extra_specs: { 'resources1:VGPU': '1' } } },
-      field: 'flavor.extra_specs.resources1:VGPU',
+      // a group with traits and no resources
+      over: { flavor: { ...flavor, extra_specs: { 'trait1:CUSTOM_X': 'required' } } },
+      field: 'flavor.extra_specs.resources1',
+    },
+    {
+      // two groups and no group_policy (Placement requires one)
+      over: { flavor: { ...flavor, extra_specs: { 'resources1:VGPU': '1', 'resources2:VGPU': '1' } } },
+      field: 'flavor.extra_specs.group_policy',
+    },
+    {
+      over: { flavor: { ...flavor, extra_specs: { group_policy: 'isolate' } } },
+      field: 'flavor.extra_specs.group_policy',
     },
     {
       over: { flavor: { ...flavor, extra_specs: { 'trait:HW_CPU_X86_AVX2': 'preferred' } } },

@@ -68,6 +68,7 @@ describe('cellplane sim', () => {
     // The devices (and the traits asked of them) sit on nested providers: counted too.
     expect(r.report.capacity.totals).toEqual([
       { flavor: 'g1.vgpu', fits: 16 },
+      { flavor: 'g2.vgpu', fits: 8 },
       { flavor: 'm1.small', fits: 145 },
       { flavor: 'n1.sriov', fits: 14 },
     ]);

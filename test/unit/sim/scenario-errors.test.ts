@@ -129,11 +129,11 @@ const cases: Case[] = [
     message: /give only one of ram, ram_mb/,
   },
   {
-    name: 'a granular extra spec',
-    text: edit('trait:HW_CPU_X86_AVX2: required', 'trait1:HW_CPU_X86_AVX2: required'),
-    at: 'trait1:',
-    path: 'workload.flavors.avx.extra_specs.trait1:HW_CPU_X86_AVX2',
-    message: /granular request groups/,
+    name: 'an extra spec cellplane does not act on',
+    text: edit('trait:HW_CPU_X86_AVX2: required', 'hw:cpu_policy: dedicated'),
+    at: 'hw:cpu_policy',
+    path: 'workload.flavors.avx.extra_specs.hw:cpu_policy',
+    message: /CPU pinning \(dedicated CPUs\) is not supported by cellplane yet/,
   },
   {
     name: 'a YAML syntax error',
