@@ -1,8 +1,10 @@
 /**
- * Granular request groups on one host's provider tree, answered by the Placement engine itself
- * (core/placement `allocationCandidates` on a state holding that tree alone), so the shard and
- * the Placement API have one candidate semantics: each suffixed group on one provider with its
- * traits, `group_policy=isolate` on different providers, the unnumbered group beside them.
+ * What the columns cannot answer on one host's provider tree (core/scheduler Snapshot.needsTree:
+ * granular groups; traits asked of a tree with nested providers), answered by the Placement
+ * engine itself (core/placement `allocationCandidates` on a state holding that tree alone), so the
+ * shard and the Placement API have one candidate semantics: each suffixed group on one provider
+ * with its traits, `group_policy=isolate` on different providers, the unnumbered group's traits
+ * on the providers it takes from.
  *
  * The engine state of a tree is rebuilt only when the tree's version moved (a claim or a
  * release bumps it), and kept for at most MAX_TREE_STATES trees (the least recently used go).
@@ -100,8 +102,17 @@ export class TreeFits {
 
   private search(tree: TreeView, request: RequestSpec): AllocationRequest | undefined {
     const { groups, rootRequired, rootForbidden } = candidateGroups(request);
+    const state = this.stateOf(tree);
+    // Custom traits and classes are one registry per region in Placement; a tree's own state knows
+    // only those it uses. Name the request's too, so one no provider has reads as "none has it"
+    // (forbidden: fine; required: no fit), never as Placement's 400 for an unknown name.
+    for (const g of groups) {
+      for (const rc of Object.keys(g.resources)) ensureClass(state, rc);
+      for (const t of [...(g.required ?? []).flat(), ...(g.forbidden ?? [])]) ensureTrait(state, t);
+    }
+    for (const t of [...rootRequired, ...rootForbidden]) ensureTrait(state, t);
     const r = allocationCandidates(
-      this.stateOf(tree),
+      state,
       {
         groups,
         groupPolicy: request.granular?.policy ?? 'none',

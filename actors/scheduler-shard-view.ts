@@ -97,8 +97,9 @@ function hostOf(
   const suppliers = new Map([...best].map(([rc, b]) => [rc, b.uuid] as const));
   const sortedTraits = [...traits].sort();
   const sortedAggs = [...aggregates].sort();
-  const shape = `${name}|${Object.keys(resources).sort()}|${sortedTraits}|${sortedAggs}`;
-  const record: HostRecord = { name, resources, traits: sortedTraits, aggregates: sortedAggs, up };
+  const shape = `${name}|${tree.providers.size > 1}|${Object.keys(resources).sort()}|${sortedTraits}|${sortedAggs}`;
+  const nested = tree.providers.size > 1;
+  const record: HostRecord = { name, resources, traits: sortedTraits, aggregates: sortedAggs, up, nested };
   return { record, info: { root: tree.root, name, suppliers, generations, shape } };
 }
 
@@ -161,17 +162,17 @@ export class ShardView {
     return this.built;
   }
 
-  /** The engine's allocation of `request` on host `info`'s tree (granular groups), if it fits. */
-  private granularFit(info: HostInfo, request: RequestSpec): AllocationRequest | undefined {
+  /** The engine's allocation of `request` on host `info`'s tree, if it fits (Snapshot.needsTree). */
+  private treeFit(info: HostInfo, request: RequestSpec): AllocationRequest | undefined {
     const tree = this.trees.get(info.root);
     return tree ? this.fits.fit(tree, request) : undefined;
   }
 
   /** What to claim on host index `h` for one instance of `request`. */
   pickFor(built: ShardSnapshot, h: number, request: RequestSpec): HostPick {
-    if (request.granular === null) return this.pick(built, h, request.resources);
+    if (!built.snapshot.needsTree(h, request)) return this.pick(built, h, request.resources);
     const info = built.hosts[h]!;
-    const fit = this.granularFit(info, request);
+    const fit = this.treeFit(info, request);
     if (!fit) throw new CellplaneError('internal', `host ${info.name} no longer holds request ${request.id}`);
     const allocations: Record<string, Record<string, number>> = {};
     const generations: Record<string, number> = {};
@@ -230,7 +231,7 @@ export class ShardView {
       generation: this.generation,
       defaultAvailabilityZone: this.aggregates.defaultZone,
     });
-    snapshot.treeFit = (h, request) => this.granularFit(hosts[h]!, request) !== undefined;
+    snapshot.treeFit = (h, request) => this.treeFit(hosts[h]!, request) !== undefined;
     return { snapshot, hosts, byRoot: new Map(hosts.map((h, i) => [h.root, i] as const)) };
   }
 

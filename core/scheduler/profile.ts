@@ -66,7 +66,7 @@ export const DEFAULT_PROFILE_SPEC: ProfileSpec = Object.freeze({
     'affinity',
     'anti-affinity',
     'resources',
-    'granular-groups',
+    'provider-tree',
   ],
   weighers: ['ram', 'cpu', 'disk', 'build-failure', 'metrics', 'soft-affinity', 'soft-anti-affinity'],
   limit: 'log2',

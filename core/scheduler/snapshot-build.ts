@@ -40,6 +40,12 @@ export interface HostRecord {
   readonly up?: boolean;
   /** Recent failed builds (reset by a successful one, as Nova does). */
   readonly failedBuilds?: number;
+  /**
+   * The host's provider tree has more than its root: its traits (the union over the tree) then
+   * tell which traits it has, not which provider — Placement's unnumbered group needs them on the
+   * providers it takes from, so trait requests on such a host go to `Snapshot.treeFit`.
+   */
+  readonly nested?: boolean;
   readonly metrics?: Readonly<Record<string, number>>;
   /** Server group id → instances of that group on this host. */
   readonly groups?: Readonly<Record<string, number>>;
@@ -161,6 +167,7 @@ export function fromHosts(
   const hostAggs: number[] = [];
   const state = new Uint8Array(n);
   const failedBuilds = new Uint32Array(n);
+  const nested = new Uint8Array(n);
   const metrics = new Map<string, Float64Array>();
   const groups = new Map<string, Map<number, number>>();
   const hostClass = new Int32Array(n);
@@ -187,6 +194,7 @@ export function fromHosts(
     if (!Number.isInteger(fb) || fb < 0)
       throw invalid(`host ${host.name}: failedBuilds must be an integer >= 0`);
     failedBuilds[h] = fb;
+    nested[h] = host.nested ? 1 : 0;
     for (const [m, v] of Object.entries(host.metrics ?? {})) {
       if (!Number.isFinite(v)) throw invalid(`host ${host.name}: metric ${m} must be finite`);
       if (!metrics.has(m)) metrics.set(m, new Float64Array(n).fill(Number.NaN));
@@ -200,7 +208,7 @@ export function fromHosts(
       groups.get(g)!.set(h, count);
     }
     // The class key holds exactly what class-cacheable filters may read.
-    const key = `${state[h]}|${tids.join(',')}|${aggs.join(',')}`;
+    const key = `${state[h]}|${nested[h]}|${tids.join(',')}|${aggs.join(',')}`;
     if (!classKeys.has(key)) classKeys.set(key, classKeys.size);
     hostClass[h] = classKeys.get(key)!;
   });
@@ -213,6 +221,7 @@ export function fromHosts(
     resources: resourceColumns(hosts),
     state,
     failedBuilds,
+    nested,
     metrics,
     traitNames,
     traitBits,

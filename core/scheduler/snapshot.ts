@@ -49,6 +49,8 @@ export interface SnapshotColumns {
   readonly resources: ReadonlyMap<string, ResourceColumn>;
   readonly state: Uint8Array;
   readonly failedBuilds: Uint32Array;
+  /** 1 where the host's tree has nested providers (HostRecord.nested). */
+  readonly nested: Uint8Array;
   readonly metrics: ReadonlyMap<string, Float64Array>;
   readonly traitNames: readonly string[];
   /** Per trait, a bitset over hosts (bit h of word h>>>5). */
@@ -69,7 +71,8 @@ export interface SnapshotColumns {
 
 /**
  * Whether host `h`'s provider tree can hold `request` as Placement would answer it (granular
- * groups: one provider per group, group_policy): set by the holder of the trees (the shard).
+ * groups: one provider per group, group_policy; traits on the providers taken from): set by the
+ * holder of the trees (the shard).
  */
 export type TreeFit = (h: number, request: RequestSpec) => boolean;
 
@@ -77,6 +80,16 @@ export class Snapshot {
   readonly size: number;
   /** The trees' answer for what the columns cannot tell (granular groups); unset: none known. */
   treeFit: TreeFit | undefined;
+
+  /**
+   * Whether the columns cannot answer `request` on host `h` exactly and the tree must: granular
+   * groups anywhere, traits asked of a host with nested providers.
+   */
+  needsTree(h: number, request: RequestSpec): boolean {
+    if (request.granular !== null) return true;
+    const traits = request.requiredTraits.length > 0 || request.forbiddenTraits.length > 0;
+    return traits && this.cols.nested[h] === 1;
+  }
   private readonly byName: Map<string, number>;
   private readonly byNode: Map<string, number>;
   private readonly traitIndex: Map<string, number>;

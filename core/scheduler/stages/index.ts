@@ -10,10 +10,11 @@ import { computeFilter } from './compute.ts';
 import { cpuWeigher } from './cpu.ts';
 import { diskWeigher } from './disk.ts';
 import { forceHostsFilter } from './force-hosts.ts';
-import { granularGroupsFilter } from './granular-groups.ts';
+
 import { ignoreHostsFilter } from './ignore-hosts.ts';
 import { isolatedAggregatesFilter } from './isolated-aggregates.ts';
 import { metricsWeigher } from './metrics.ts';
+import { providerTreeFilter } from './provider-tree.ts';
 import { ramWeigher } from './ram.ts';
 import { resourcesFilter } from './resources.ts';
 import { softAffinityWeigher } from './soft-affinity.ts';
@@ -33,7 +34,7 @@ export const BUILTIN_STAGES = Object.freeze([
   affinityFilter,
   antiAffinityFilter,
   resourcesFilter,
-  granularGroupsFilter,
+  providerTreeFilter,
   ramWeigher,
   cpuWeigher,
   diskWeigher,

@@ -1,6 +1,8 @@
 /**
  * traits — `trait:X=required` needs X on the host, `trait:X=forbidden` needs it absent (what
  * Placement's required/forbidden traits do for the root provider). One bitset read per trait.
+ * A host with nested providers passes: there Placement asks the traits of the providers the
+ * request takes from, which only the tree tells (the provider-tree stage).
  */
 
 import { noArgs } from '../args.ts';
@@ -32,8 +34,10 @@ export const traitsFilter = defineStage({
       // A forbidden trait no host has cannot reject anything: drop it.
       const forbIds = forb.map((t) => snapshot.traitId(t));
       const has = forb.map((t) => reject(NAME, `has forbidden trait ${t}`, 'unschedulableAndUnresolvable'));
+      const nested = snapshot.cols.nested;
       return {
         test(h) {
+          if (nested[h] === 1) return OK; // which provider has it matters: the provider-tree stage decides
           for (let i = 0; i < reqIds.length; i++) if (!snapshot.hasTrait(h, reqIds[i]!)) return missing[i]!;
           for (let i = 0; i < forbIds.length; i++) if (snapshot.hasTrait(h, forbIds[i]!)) return has[i]!;
           return OK;

@@ -1,14 +1,20 @@
 /**
  * Granular request groups in the scheduler shard (actors/scheduler-shard-granular.ts): examples
  * with two small GPUs against one big one, and the safety property of issue #13 — on random
- * trees and random granular flavors, the hosts the shard's pipeline finds feasible are exactly
+ * trees and random flavors (granular groups or none, unnumbered required and forbidden traits
+ * on trees with nested providers), the hosts the shard's pipeline finds feasible are exactly
  * the trees the Placement engine finds allocation candidates on (asked independently: on the
  * tree actor's own engine state, `stateOf`, with Placement's request shape), and every pick is
  * one of the engine's candidates. fast-check prints the seed and path of a failing run.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type StoredProvider, stateOf, type TreeRecord } from '../../../actors/provider-tree-store.ts';
+import {
+  ensureTrait,
+  type StoredProvider,
+  stateOf,
+  type TreeRecord,
+} from '../../../actors/provider-tree-store.ts';
 import { treeFromRecord } from '../../../actors/scheduler-shard-trees.ts';
 import { ShardView } from '../../../actors/scheduler-shard-view.ts';
 import type { Uuid } from '../../../core/model/ids.ts';
@@ -158,8 +164,11 @@ const group = fc.record({
   forbidden: fc.subarray([...TRAITS], { maxLength: 1 }),
 });
 const request = fc.record({
-  groups: fc.array(group, { minLength: 1, maxLength: 3 }),
+  groups: fc.array(group, { minLength: 0, maxLength: 3 }),
   policy: fc.constantFrom('none' as const, 'isolate' as const),
+  /** Unnumbered (`trait:`) required and forbidden traits. */
+  required: fc.subarray([...TRAITS], { maxLength: 1 }),
+  forbidden: fc.subarray([...TRAITS], { maxLength: 1 }),
 });
 
 describe('safety: the shard and the Placement engine agree on granular requests', () => {
@@ -167,10 +176,19 @@ describe('safety: the shard and the Placement engine agree on granular requests'
     fc.assert(
       fc.property(fleet, request, (hosts, req) => {
         const groups = req.groups.filter((g) => !g.required.some((t) => g.forbidden.includes(t)));
-        fc.pre(groups.length > 0);
+        fc.pre(!req.required.some((t) => req.forbidden.includes(t)));
         const records = hosts.map((devices, h) => hostRecord(h + 1, devices));
-        const specs: Record<string, string> = { group_policy: req.policy };
-        const asked: SuffixedGroup[] = [{ suffix: '', resources: { VCPU: 1, MEMORY_MB: 512, DISK_GB: 1 } }];
+        const specs: Record<string, string> = groups.length > 0 ? { group_policy: req.policy } : {};
+        for (const t of req.required) specs[`trait:${t}`] = 'required';
+        for (const t of req.forbidden) specs[`trait:${t}`] = 'forbidden';
+        const asked: SuffixedGroup[] = [
+          {
+            suffix: '',
+            resources: { VCPU: 1, MEMORY_MB: 512, DISK_GB: 1 },
+            required: req.required.map((t) => [t]),
+            forbidden: [...req.forbidden],
+          },
+        ];
         groups.forEach((g, i) => {
           const n = i + 1;
           specs[`resources${n}:${g.rc}`] = String(g.amount);
@@ -186,12 +204,13 @@ describe('safety: the shard and the Placement engine agree on granular requests'
         const engine = new Set<string>();
         const candidates = new Map<string, string[]>();
         for (const r of records) {
-          const found = allocationCandidates(stateOf(r), {
+          const state = stateOf(r);
+          for (const t of TRAITS) ensureTrait(state, t); // the region's registry knows them all
+          const found = allocationCandidates(state, {
             groups: asked,
             groupPolicy: req.policy,
             limit: 10_000,
           });
-          // An unknown custom trait in a tree: Placement answers 400; no candidate there.
           if (!found.ok || found.value.allocationRequests.length === 0) continue;
           engine.add(r.providers[0]!.name);
           candidates.set(
