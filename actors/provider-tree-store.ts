@@ -103,14 +103,7 @@ export function recordOf(state: PlacementState, root: Uuid): TreeRecord {
 /** Rebuilds the engine state of a tree from its record (providers parents-first: pre-order). */
 export function stateOf(record: TreeRecord): PlacementState {
   const state = new PlacementState();
-  for (const p of record.providers) {
-    for (const rc of Object.keys(p.inventories)) ensureClass(state, rc);
-    for (const t of p.traits) ensureTrait(state, t);
-    state.insertProvider(p.uuid, p.name, p.parentUuid);
-    state.replaceInventories(p.uuid, new Map(Object.entries(p.inventories)));
-    state.replaceTraits(p.uuid, p.traits);
-    state.replaceAggregates(p.uuid, p.aggregates);
-  }
+  for (const p of record.providers) insertProvider(state, p);
   for (const c of record.consumers) {
     const allocations = new Map<Uuid, Map<string, number>>();
     for (const [rp, byClass] of Object.entries(c.allocations))
@@ -127,6 +120,16 @@ export function stateOf(record: TreeRecord): PlacementState {
   // Loading bumped generations; put back the persisted ones.
   for (const p of record.providers) state.restoreGeneration(p.uuid, p.generation);
   return state;
+}
+
+/** Adds provider `p` (its parent already in `state`) with its inventories, traits and aggregates. */
+export function insertProvider(state: PlacementState, p: ProviderData): void {
+  for (const rc of Object.keys(p.inventories)) ensureClass(state, rc);
+  for (const t of p.traits) ensureTrait(state, t);
+  state.insertProvider(p.uuid, p.name, p.parentUuid);
+  state.replaceInventories(p.uuid, new Map(Object.entries(p.inventories)));
+  state.replaceTraits(p.uuid, p.traits);
+  state.replaceAggregates(p.uuid, p.aggregates);
 }
 
 /** Custom classes and traits are per cell in Placement; a tree knows the ones it uses. */

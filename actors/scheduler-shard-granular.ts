@@ -18,7 +18,7 @@ import {
 } from '../core/placement/candidates.ts';
 import { PlacementState } from '../core/placement/state.ts';
 import type { RequestSpec } from '../core/scheduler/request.ts';
-import { ensureClass, ensureTrait } from './provider-tree-store.ts';
+import { ensureClass, ensureTrait, insertProvider } from './provider-tree-store.ts';
 import type { TreeView } from './scheduler-shard-trees.ts';
 
 /** Engine states kept (one per tree recently asked a granular request). */
@@ -31,12 +31,7 @@ export function treeState(tree: TreeView): PlacementState {
   const state = new PlacementState();
   const used = new Map<Uuid, Map<string, number>>();
   for (const p of tree.providers.values()) {
-    for (const rc of Object.keys(p.inventories)) ensureClass(state, rc);
-    for (const t of p.traits) ensureTrait(state, t);
-    state.insertProvider(p.uuid, p.name, p.parentUuid);
-    state.replaceInventories(p.uuid, new Map(Object.entries(p.inventories)));
-    state.replaceTraits(p.uuid, p.traits);
-    state.replaceAggregates(p.uuid, p.aggregates);
+    insertProvider(state, p);
     const amounts = new Map(Object.entries(p.usages).filter(([, n]) => n > 0));
     if (amounts.size > 0) used.set(p.uuid, amounts);
   }
