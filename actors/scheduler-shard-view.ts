@@ -41,6 +41,8 @@ export interface HostInfo {
   readonly generations: ReadonlyMap<string, number>;
   /** What a rebuild depends on besides usage: name, classes, traits, aggregates. */
   readonly shape: string;
+  /** The root's traits, when every other provider's traits are among them (else undefined). */
+  readonly rootTraits: ReadonlySet<string> | undefined;
 }
 
 export interface ShardSnapshot {
@@ -100,7 +102,20 @@ function hostOf(
   const shape = `${name}|${tree.providers.size > 1}|${Object.keys(resources).sort()}|${sortedTraits}|${sortedAggs}`;
   const nested = tree.providers.size > 1;
   const record: HostRecord = { name, resources, traits: sortedTraits, aggregates: sortedAggs, up, nested };
-  return { record, info: { root: tree.root, name, suppliers, generations, shape } };
+  const rootTraits = new Set(tree.providers.get(tree.root)?.traits ?? []);
+  let onRoot = true;
+  for (const p of tree.providers.values()) if (p.traits.some((t) => !rootTraits.has(t))) onRoot = false;
+  return {
+    record,
+    info: {
+      root: tree.root,
+      name,
+      suppliers,
+      generations,
+      shape,
+      rootTraits: onRoot ? rootTraits : undefined,
+    },
+  };
 }
 
 export class ShardView {
@@ -162,6 +177,23 @@ export class ShardView {
     return this.built;
   }
 
+  /**
+   * Whether the columns' answer and pick are Placement's for `request` on this host although its
+   * tree is nested: no granular group, every provider's traits on the root, the required ones
+   * there and no forbidden one there, and the root among the providers the pick takes from (so
+   * the traits the request asks are met by the providers it takes, as Placement wants).
+   */
+  private columnsExact(info: HostInfo, request: RequestSpec): boolean {
+    const root = info.rootTraits;
+    return (
+      request.granular === null &&
+      root !== undefined &&
+      request.requiredTraits.every((t) => root.has(t)) &&
+      !request.forbiddenTraits.some((t) => root.has(t)) &&
+      request.resources.some((r) => info.suppliers.get(r.rc) === info.root)
+    );
+  }
+
   /** The engine's allocation of `request` on host `info`'s tree, if it fits (Snapshot.needsTree). */
   private treeFit(info: HostInfo, request: RequestSpec): AllocationRequest | undefined {
     const tree = this.trees.get(info.root);
@@ -170,8 +202,9 @@ export class ShardView {
 
   /** What to claim on host index `h` for one instance of `request`. */
   pickFor(built: ShardSnapshot, h: number, request: RequestSpec): HostPick {
-    if (!built.snapshot.needsTree(h, request)) return this.pick(built, h, request.resources);
     const info = built.hosts[h]!;
+    if (!built.snapshot.needsTree(h, request) || this.columnsExact(info, request))
+      return this.pick(built, h, request.resources);
     const fit = this.treeFit(info, request);
     if (!fit) throw new CellplaneError('internal', `host ${info.name} no longer holds request ${request.id}`);
     const allocations: Record<string, Record<string, number>> = {};
@@ -231,7 +264,8 @@ export class ShardView {
       generation: this.generation,
       defaultAvailabilityZone: this.aggregates.defaultZone,
     });
-    snapshot.treeFit = (h, request) => this.treeFit(hosts[h]!, request) !== undefined;
+    snapshot.treeFit = (h, request) =>
+      this.columnsExact(hosts[h]!, request) || this.treeFit(hosts[h]!, request) !== undefined;
     return { snapshot, hosts, byRoot: new Map(hosts.map((h, i) => [h.root, i] as const)) };
   }
 

@@ -35,8 +35,8 @@ interface Device {
   readonly traits: readonly string[];
 }
 
-/** A host: a root with VCPU/RAM/disk and one child provider per device. */
-function hostRecord(h: number, devices: readonly Device[]): TreeRecord {
+/** A host: a root with VCPU/RAM/disk (and `rootTraits`) and one child provider per device. */
+function hostRecord(h: number, devices: readonly Device[], rootTraits: readonly string[] = []): TreeRecord {
   const root = uuid(h, 0);
   const providers: StoredProvider[] = [
     {
@@ -48,7 +48,7 @@ function hostRecord(h: number, devices: readonly Device[]): TreeRecord {
         MEMORY_MB: makeInventory({ total: 32768 }),
         DISK_GB: makeInventory({ total: 100 }),
       },
-      traits: [],
+      traits: [...rootTraits],
       aggregates: [],
       generation: 1,
     },
@@ -156,7 +156,13 @@ const device: fc.Arbitrary<Device> = fc
     traits: fc.subarray([...TRAITS], { maxLength: 2 }),
   })
   .map(({ rc, total, usedPart, traits }) => ({ rc, total, used: Math.min(total, usedPart), traits }));
-const fleet = fc.array(fc.array(device, { maxLength: 3 }), { minLength: 1, maxLength: 6 });
+const fleet = fc.array(
+  fc.record({
+    devices: fc.array(device, { maxLength: 3 }),
+    rootTraits: fc.subarray([...TRAITS], { maxLength: 2 }),
+  }),
+  { minLength: 1, maxLength: 6 },
+);
 const group = fc.record({
   rc: fc.constantFrom('VGPU', 'SRIOV_NET_VF'),
   amount: fc.integer({ min: 1, max: 2 }),
@@ -177,7 +183,7 @@ describe('safety: the shard and the Placement engine agree on granular requests'
       fc.property(fleet, request, (hosts, req) => {
         const groups = req.groups.filter((g) => !g.required.some((t) => g.forbidden.includes(t)));
         fc.pre(!req.required.some((t) => req.forbidden.includes(t)));
-        const records = hosts.map((devices, h) => hostRecord(h + 1, devices));
+        const records = hosts.map((x, h) => hostRecord(h + 1, x.devices, x.rootTraits));
         const specs: Record<string, string> = groups.length > 0 ? { group_policy: req.policy } : {};
         for (const t of req.required) specs[`trait:${t}`] = 'required';
         for (const t of req.forbidden) specs[`trait:${t}`] = 'forbidden';
