@@ -20,8 +20,14 @@ import {
   type HostLiveness,
   type PlacementHint,
   type ServerBackend,
+  type ShownServer,
 } from '../api/compute/servers-backend.ts';
-import { CellHealth, DEFAULT_CELL_REPROBE_DOWN_MS, DEFAULT_CELL_UP_FOR_MS } from '../cells/cell-health.ts';
+import {
+  CellHealth,
+  DEFAULT_CELL_REPROBE_DOWN_MS,
+  DEFAULT_CELL_UP_FOR_MS,
+  withDeadline,
+} from '../cells/cell-health.ts';
 import { DEFAULT_JOB_ACK_WAIT_MS } from '../cells/conductor/limits.ts';
 import { type ConductorJob, conductorJob, jobMsgId, opsQueueName } from '../cells/conductor-jobs.ts';
 import {
@@ -88,11 +94,13 @@ export class CellsServerBackend implements ServerBackend {
   private readonly stores = new Map<string, InstanceStore>();
   private readonly queues = new Map<string, Promise<WorkQueue>>();
   private readonly subs = new Map<string, Promise<Subscription>>();
+  private readonly cellTimeoutMs: number;
 
   constructor(private readonly o: ServerBackendOptions) {
     this.router = new CellRouter({ now: () => o.clock.now(), random: o.random ?? Math.random });
     this.liveness = o.liveness ?? ALWAYS_UP;
     const cellTimeoutMs = o.cellTimeoutMs ?? DEFAULT_CELL_TIMEOUT_MS;
+    this.cellTimeoutMs = cellTimeoutMs;
     this.health = new CellHealth(
       {
         clock: o.clock,
@@ -183,6 +191,24 @@ export class CellsServerBackend implements ServerBackend {
       accepting = accepting.filter((c) => allowed.has(c.uuid));
     const { up } = await this.health.answering(accepting);
     return this.router.choose(up.length > 0 ? up : accepting, hint);
+  }
+
+  async show(uuid: string): Promise<ShownServer | undefined> {
+    const m = await this.o.memberships.instanceMapping(uuid);
+    const cell = m && this.o.directory.get(m.cellUuid);
+    if (!m || !cell) return undefined;
+    const down = { down: { uuid, projectId: m.projectId, createdAt: m.mappedAt } };
+    if (this.health.knownDown(cell)) return down;
+    try {
+      const rec = await withDeadline(this.o.clock, this.cellTimeoutMs, `cell ${cell.name}`, (signal) =>
+        this.asked(cell, signal, async () => (await this.instances(cell)).get(uuid)),
+      );
+      return rec ? { record: rec.value } : undefined;
+    } catch (err) {
+      const e = toCellplaneError(err);
+      if (e.code === 'timeout' || e.code === 'unavailable') return down;
+      throw err;
+    }
   }
 
   /** Every cell, disabled ones too (the quota reconcile pass counts their instances). */

@@ -9,7 +9,7 @@
 import type { ConductorJob } from '../../cells/conductor-jobs.ts';
 import type { CrossCellListRequest } from '../../cells/cross-cell-list.ts';
 import type { CrossCellPage } from '../../cells/cross-cell-types.ts';
-import type { InstanceStore } from '../../cells/instances.ts';
+import type { InstanceRecord, InstanceStore } from '../../cells/instances.ts';
 import type { CellRecord, InstanceMapping } from '../../cells/mapping.ts';
 import type {
   CellChooser,
@@ -21,6 +21,10 @@ import type {
 } from '../../cells/servers/ports.ts';
 
 export { ALWAYS_UP, type HostLiveness, type PlacementHint } from '../../cells/servers/ports.ts';
+
+export type ShownServer =
+  | { readonly record: InstanceRecord }
+  | { readonly down: { readonly uuid: string; readonly projectId: string; readonly createdAt: number } };
 
 export interface ServerBackend extends CellChooser, InstanceMappings, JobQueue, InstanceRecords {
   /**
@@ -42,6 +46,12 @@ export interface ServerBackend extends CellChooser, InstanceMappings, JobQueue, 
   enqueue(cell: CellRecord, job: ConductorJob): Promise<void>;
   /** One page of the merge-sorted cross-cell list. */
   list(req: CrossCellListRequest): Promise<CrossCellPage>;
+  /**
+   * One server for GET /servers/{id}: its record, or — its cell down (known down, or no answer
+   * within the cell timeout) — what its mapping knows (Nova 2.69's minimal server); undefined
+   * when no such instance is mapped or its record is gone.
+   */
+  show(uuid: string): Promise<ShownServer | undefined>;
   /** Every cell, disabled ones too (what the quota reconcile pass counts). */
   cells(): readonly CellRecord[];
   /** The hosts' liveness (evacuate); absent: every host counts as up. */

@@ -8,9 +8,8 @@ import type { FastifyRequest } from 'fastify';
 import type { CrossCellListRequest } from '../../../cells/cross-cell-list.ts';
 import type { SortKey, SortKeyName } from '../../../cells/cross-cell-types.ts';
 import type { InstanceRecord } from '../../../cells/instances.ts';
-import { loadServer } from '../../../cells/servers/load.ts';
 import { toCellplaneError } from '../../../core/errors.ts';
-import { badRequest } from '../errors.ts';
+import { badRequest, ComputeHttpError, notFound } from '../errors.ts';
 import { API_PREFIX, type Handler, identity, memberLinks, mv, pathParam, sendJson } from '../http.ts';
 import type { ApiVersion } from '../microversion.ts';
 import type { ServerBackend } from '../servers-backend.ts';
@@ -63,12 +62,34 @@ export function listServers(d: ServerRouteDeps, detail: boolean): Handler {
   };
 }
 
-/** GET /servers/{id}. */
+/**
+ * GET /servers/{id}. A server whose cell does not answer is shown minimal with status UNKNOWN
+ * from 2.69 (what its mapping knows, as Nova does), 503 before (Nova had no answer for it).
+ */
 export function showServer(d: ServerRouteDeps): Handler {
   return async (req, reply) => {
-    const { rec } = await loadServer(d.ports, pathParam(req, 'id'));
-    const zone = (await d.zones()).of(rec.value.placement?.host);
-    return sendJson(reply, 200, { server: serverDetail(rec.value, mv(req), d.base(req), zone) });
+    const id = pathParam(req, 'id');
+    const shown = await d.backend.show(id);
+    if (!shown) throw notFound(`Instance ${id} could not be found.`);
+    const v = mv(req);
+    if ('down' in shown) {
+      if (!v.atLeast(69))
+        throw new ComputeHttpError(
+          503,
+          `The cell holding instance ${id} does not answer; shown with status UNKNOWN from microversion 2.69`,
+        );
+      return sendJson(reply, 200, {
+        server: {
+          id,
+          status: 'UNKNOWN',
+          tenant_id: shown.down.projectId,
+          created: novaTime(new Date(shown.down.createdAt).toISOString()),
+          links: memberLinks(d.base(req), 'servers', id),
+        },
+      });
+    }
+    const zone = (await d.zones()).of(shown.record.placement?.host);
+    return sendJson(reply, 200, { server: serverDetail(shown.record, v, d.base(req), zone) });
   };
 }
 

@@ -136,4 +136,25 @@ describe('CellsServerBackend: one cell down or hung', () => {
     expect(status(back.value)).toEqual({ [a]: 'BUILD', [b]: 'BUILD' });
     expect(w.log).toEqual(['cell2 down', 'cell2 up']);
   });
+
+  it('show: a server of a hung cell is what its mapping knows after one cell timeout, at once while known down', async () => {
+    const w = await world();
+    const a = await w.server(w.c1, 1);
+    const b = await w.server(w.c2, 2);
+    const shown = async (id: string) => w.timed(() => w.backend.show(id));
+    expect((await shown(b)).value).toMatchObject({ record: { uuid: b, status: 'BUILD' } });
+    w.stores.get(w.c2.uuid)!.set('hung');
+    const first = await shown(b);
+    expect(first.value).toEqual({
+      down: { uuid: b, projectId: expect.any(String), createdAt: expect.any(Number) },
+    });
+    expect(first.tookMs).toBeGreaterThanOrEqual(CELL_TIMEOUT_MS);
+    expect(first.tookMs).toBeLessThan(CELL_TIMEOUT_MS + 100);
+    const again = await shown(b);
+    expect('down' in again.value!).toBe(true);
+    expect(again.tookMs).toBe(0);
+    // The other cell's servers are read as ever; an unknown uuid is nobody's.
+    expect((await shown(a)).value).toMatchObject({ record: { uuid: a } });
+    expect((await shown('00000000-0000-4000-8000-00000000dead')).value).toBeUndefined();
+  });
 });
