@@ -21,8 +21,11 @@ import type { RequestSpec } from '../core/scheduler/request.ts';
 import { ensureClass, ensureTrait, insertProvider } from './provider-tree-store.ts';
 import type { TreeView } from './scheduler-shard-trees.ts';
 
-/** Engine states kept (one per tree recently asked a granular request). */
-export const MAX_TREE_STATES = 4096;
+/**
+ * Engine states kept per shard (one per tree recently asked): a select looks at tens of hosts, and
+ * a claim changes its tree's version anyway; a small cache bounds the memory (a state is ~10 KB).
+ */
+export const MAX_TREE_STATES = 256;
 /** The one consumer holding a tree's usages in its engine state. */
 const USAGE_CONSUMER = '00000000-0000-0000-0000-00000000a11c' as Uuid;
 
