@@ -12,11 +12,17 @@
  */
 import { decode, defineMessage, encode, type MessageType } from '../core/codec/envelope.ts';
 import { asObject, asRecord, asString, int, list, string, strings } from '../core/codec/fields.ts';
+import { CellplaneError } from '../core/errors.ts';
 import type { Coordinator, Watch } from '../core/ports/coordinator.ts';
 
 export const AGGREGATES_KEY = 'aggregates';
 /** CAS attempts of one publish before it gives up (another replica keeps publishing newer ones). */
 export const MAX_PUBLISH_ATTEMPTS = 8;
+/**
+ * Largest document published: etcd refuses requests over 1.5 MiB by default (--max-request-bytes).
+ * About 50,000 host names of 20 characters; a region past it needs a key per aggregate.
+ */
+export const MAX_CATALOGUE_BYTES = 1024 * 1024;
 
 export interface CatalogueAggregate {
   readonly uuid: string;
@@ -64,6 +70,11 @@ export const AggregateCatalogueMessage: MessageType<AggregateCatalogueDoc> = def
  */
 export async function publishAggregates(coord: Coordinator, doc: AggregateCatalogueDoc): Promise<boolean> {
   const bytes = encode(AggregateCatalogueMessage, doc);
+  if (bytes.length > MAX_CATALOGUE_BYTES)
+    throw new CellplaneError(
+      'invalid',
+      `the aggregate catalogue (${doc.aggregates.length} aggregates, ${bytes.length} bytes) exceeds ${MAX_CATALOGUE_BYTES} bytes, etcd's request limit with headroom: the schedulers keep the last one published`,
+    );
   for (let i = 0; i < MAX_PUBLISH_ATTEMPTS; i++) {
     const cur = await coord.get(AGGREGATES_KEY);
     if (cur && versionOf(cur.value) >= doc.version) return true;

@@ -52,6 +52,15 @@ describe('aggregate catalogue', () => {
     await view.close();
   });
 
+  it("a document past etcd's request limit is refused with the numbers, not sent", async () => {
+    const { coord } = coordinator();
+    const hosts = Array.from({ length: 60_000 }, (_, i) => `compute-host-${String(i).padStart(6, '0')}`);
+    await expect(
+      publishAggregates(coord, doc(1, ['huge', hosts, { availability_zone: 'z' }])),
+    ).rejects.toThrow(/the aggregate catalogue \(1 aggregates, \d+ bytes\) exceeds 1048576 bytes/);
+    expect(await coord.get(AGGREGATES_KEY)).toBeUndefined();
+  });
+
   it('a view opened later reads the current document', async () => {
     const { coord } = coordinator();
     await publishAggregates(coord, doc(5, ['ssd', ['cn1', 'cn2'], { ssd: 'true' }]));
