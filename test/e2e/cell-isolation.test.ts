@@ -178,6 +178,9 @@ describe('cells isolated from each other: one cell’s Redis hung, then stopped,
     expect(stopped.tookMs, `list with ${DOWN} stopped`).toBeLessThan(CELL_TIMEOUT_MS + LIST_SLACK_MS);
     const unknown = stopped.servers.filter((s) => s.status === 'UNKNOWN').map((s) => s.id);
     expect(new Set(unknown)).toEqual(downIds);
+    // One of them shown alone: what its mapping knows, status UNKNOWN (Nova 2.69), not a 503.
+    const one = await call('GET', `/servers/${unknown[0]}`);
+    expect([one.status, one.body.server.status, one.body.server.id]).toEqual([200, 'UNKNOWN', unknown[0]]);
     // Boots go to the other cells and end ACTIVE; the quota (counted at the API) still holds.
     const used = await inUse();
     expect(used).toBe(stopped.servers.length); // cell2's servers still count

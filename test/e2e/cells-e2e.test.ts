@@ -16,16 +16,13 @@ import { describe, expect, it } from 'vitest';
 import { loadTree } from '../../actors/provider-tree.ts';
 import { TREE_INDEX } from '../../actors/provider-tree-store.ts';
 import { InstanceStore } from '../../cells/instances.ts';
-import { CellRegistry } from '../../cells/lifecycle.ts';
 import type { CellRecord } from '../../cells/mapping.ts';
-import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
 import { RedisStore } from '../../core/adapters/redis/store.ts';
-import { systemClock } from '../../core/adapters/system/clock.ts';
 import type { Uuid } from '../../core/model/ids.ts';
 import { capacity } from '../../core/model/inventory.ts';
 import { providerUsages } from '../../core/placement/usages.ts';
 import { services } from '../real/services.ts';
-import { apiStoreOf } from './fixtures/api-store.ts';
+import { suiteRegistry } from './fixtures/api-store.ts';
 import { api, waitFor } from './fixtures/compute-api.ts';
 import { type RoleProcess, rolesOnSuiteServers } from './fixtures/roles.ts';
 
@@ -73,12 +70,8 @@ describe('cells end to end: 2 APIs, 3 cells × (2 conductors, 2 shards × 2 repl
   it('boots 2,000 servers through leader kills and a cell disable, deletes half; the books balance', {
     timeout: 600_000,
   }, async () => {
-    const { etcd, redis } = services();
-    const coordinator = new EtcdCoordinator({ hosts: etcd, prefix: `/${prefix}` });
-    closers.push(() => coordinator.close());
-    const mappingStore = apiStoreOf(redis, prefix);
-    closers.push(() => mappingStore.close());
-    const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore });
+    const { redis } = services();
+    const registry = suiteRegistry(prefix, closers);
     const cells: CellRecord[] = [];
     for (const name of CELLS)
       cells.push(await registry.create({ name, transport: `cp.${name}`, store: redis }));

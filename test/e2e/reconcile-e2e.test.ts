@@ -11,14 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { loadTree } from '../../actors/provider-tree.ts';
 import { TREE_INDEX } from '../../actors/provider-tree-store.ts';
 import { InstanceStore } from '../../cells/instances.ts';
-import { CellRegistry } from '../../cells/lifecycle.ts';
-import { EtcdCoordinator } from '../../core/adapters/etcd/coordinator.ts';
 import { RedisStore } from '../../core/adapters/redis/store.ts';
-import { systemClock } from '../../core/adapters/system/clock.ts';
 import type { Uuid } from '../../core/model/ids.ts';
 import { providerUsages } from '../../core/placement/usages.ts';
 import { services } from '../real/services.ts';
-import { apiStoreOf } from './fixtures/api-store.ts';
+import { suiteRegistry } from './fixtures/api-store.ts';
 import { api, waitFor } from './fixtures/compute-api.ts';
 import { type RoleProcess, rolesOnSuiteServers } from './fixtures/roles.ts';
 
@@ -74,12 +71,8 @@ describe('reconcile end to end: the agents process restarts with its VMs gone', 
   it('every affected server leaves ACTIVE within two reconcile periods with a fault; usage matches', {
     timeout: 300_000,
   }, async () => {
-    const { etcd, redis } = services();
-    const coordinator = new EtcdCoordinator({ hosts: etcd, prefix: `/${prefix}` });
-    closers.push(() => coordinator.close());
-    const mappingStore = apiStoreOf(redis, prefix);
-    closers.push(() => mappingStore.close());
-    const registry = new CellRegistry(coordinator, { clock: systemClock, mappingStore });
+    const { redis } = services();
+    const registry = suiteRegistry(prefix, closers);
     await registry.create({ name: CELL, transport: `cp.${CELL}`, store: redis });
 
     const common = ['--cell', CELL, '--lease-ttl-ms', '2000', '--ack-wait-ms', '5000'];
