@@ -89,6 +89,11 @@ export function registerRoles(program: Command): void {
     .option('--listen <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0: any free port)', intIn('--port', 0, 65_535), 8774)
     .option(
+      '--placement-port <n>',
+      "also serve the Placement API (read-only) over every cell's live provider trees on this port (0: any free port)",
+      intIn('--placement-port', 0, 65_535),
+    )
+    .option(
       '--cell-timeout-ms <ms>',
       'a cell slower than this to answer a list, a read or a health probe counts as down (config cell_timeout_ms)',
     )
@@ -113,6 +118,11 @@ export function registerRoles(program: Command): void {
       console.error(
         `cellplane api: ${address}/v2.1 on NATS ${config.nats} (streams ×${config.streamReplicas}), etcd ${config.etcd}, Redis ${config.redis}`,
       );
+      if (o.placementPort !== undefined) {
+        const placement = await api.placementApp.listen({ host: o.listen, port: o.placementPort });
+        console.error(`cellplane api: Placement (read-only, the live provider trees) at ${placement}`);
+        console.log(`ready placement ${placement}`);
+      }
       console.log(`ready api ${address}/v2.1`);
       untilSignal('api', async () => {
         await api.stop();

@@ -18,6 +18,12 @@ export function registerUp(program: Command): void {
     .option('--shards <n>', 'scheduler shards per cell', intIn('--shards', 1, 64), 1)
     .option('--listen <host>', 'address to listen on', '127.0.0.1')
     .option('--port <n>', 'compute API port (0: any free port)', intIn('--port', 0, 65_535), 8774)
+    .option(
+      '--placement-port <n>',
+      "Placement API port, read-only over the fleet's live provider trees (0: any free port)",
+      intIn('--placement-port', 0, 65_535),
+      8778,
+    )
     .option('--seed <n>', 'seed of the simulated hosts', intIn('--seed', 0, 2 ** 31), 1)
     .option(
       '--spawn-failure-rate <p>',
@@ -38,6 +44,7 @@ export function registerUp(program: Command): void {
         shards: number;
         listen: string;
         port: number;
+        placementPort: number;
         seed: number;
         spawnFailureRate: number;
         extraSpecValidation: ExtraSpecValidation;
@@ -58,9 +65,11 @@ export function registerUp(program: Command): void {
         });
         const address = await e.app.listen({ host: o.listen, port: o.port });
         const url = `${address}/v2.1`;
+        const placement = await e.placementApp.listen({ host: o.listen, port: o.placementPort });
         const hosts = [...e.roles.values()].reduce((n, r) => n + (r.registrar?.hosts().length ?? 0), 0);
         console.error(`  ${hosts} hosts registered so far, ready in ${Date.now() - started} ms`);
         console.log(`Compute API: ${url}   (no authentication; Ctrl-C stops)`);
+        console.log(`Placement API: ${placement}   (read-only: the fleet's live provider trees)`);
         console.log(`Try: curl -s -X POST ${url}/servers -H 'content-type: application/json' \\`);
         console.log(`       -d '{"server": {"name": "vm1", "imageRef": "cirros", "flavorRef": "1"}}'`);
         console.log(`     curl -s ${url}/servers/detail`);

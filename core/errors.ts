@@ -29,6 +29,8 @@ export const ErrorCodes = {
   overloaded: { retryable: true, http: 503 },
   /** A backing service (NATS, etcd, Redis) failed or could not be reached. */
   unavailable: { retryable: true, http: 503 },
+  /** The API has the operation but this deployment does not do it (yet). Not retryable. */
+  notImplemented: { retryable: false, http: 501 },
   /** A handler threw something we did not expect. A bug: report it. */
   internal: { retryable: false, http: 500 },
 } as const;

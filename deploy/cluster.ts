@@ -13,6 +13,7 @@ import { buildComputeApp } from '../api/compute/app.ts';
 import { QuotaLedger } from '../api/compute/quota-ledger.ts';
 import { QuotaReconciler, reportLine } from '../api/compute/quota-reconcile.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
+import { buildPlacementApp } from '../api/placement/app.ts';
 import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { CellDirectory } from '../cells/directory.ts';
 import { moveLegacyInstanceMappings, moveReportLine } from '../cells/instance-mappings-move.ts';
@@ -32,6 +33,7 @@ import { startAggregateSync } from './aggregate-sync.ts';
 import { type CellRoles, startCellRoles } from './cell-roles.ts';
 import type { DeployConfig } from './config.ts';
 import { seedFlavors } from './flavors.ts';
+import { FleetPlacement } from './fleet-placement.ts';
 import { CellsHostDirectory } from './host-directory.ts';
 import { type CellPorts, CellsServerBackend } from './server-backend.ts';
 import { mappingRebuilder, type StoreNotice, storeName, watchApiStore } from './store-recovery.ts';
@@ -253,6 +255,8 @@ export async function startAgents(
 
 export interface ApiHandle {
   readonly app: FastifyInstance;
+  /** The Placement API over every cell's live provider trees (read-only; not listening yet). */
+  readonly placementApp: FastifyInstance;
   readonly backend: CellsServerBackend;
   readonly reconciler: QuotaReconciler;
   stop(): Promise<void>;
@@ -352,12 +356,21 @@ export async function startApi(
     { name: storeName(c.config.redis, apiPrefix) },
     opts.onStoreNotice ?? ((n) => console.error(`cellplane api: ${n.message}`)),
   );
+  const fleet = await FleetPlacement.open({
+    cells: directory,
+    portsOf: (cell) => c.portsOf(cell),
+    onProblem: log,
+  });
+  const placementApp = await buildPlacementApp({ service: fleet }, { auth: { mode: 'noauth' } });
   reconciler.start();
   return {
     app,
+    placementApp,
     backend,
     reconciler,
     async stop() {
+      await placementApp.close().catch(() => {});
+      await fleet.close();
       await reconciler.stop();
       await watch.stop();
       await app.close().catch(() => {});

@@ -11,6 +11,7 @@ import { QuotaLedger } from '../api/compute/quota-ledger.ts';
 import { QuotaReconciler, reportLine } from '../api/compute/quota-reconcile.ts';
 import type { HostLiveness } from '../api/compute/servers-backend.ts';
 import { ComputeStore } from '../api/compute/store/index.ts';
+import { buildPlacementApp } from '../api/placement/app.ts';
 import type { ConductorEvent } from '../cells/conductor/ports.ts';
 import { CellDirectory } from '../cells/directory.ts';
 import { CellRegistry } from '../cells/lifecycle.ts';
@@ -25,6 +26,7 @@ import { type FakeFleet, type FakeFleetOptions, startFakeFleet } from '../host-a
 import { startAggregateSync } from './aggregate-sync.ts';
 import { type CellRoles, startCellRoles } from './cell-roles.ts';
 import { seedFlavors } from './flavors.ts';
+import { FleetPlacement } from './fleet-placement.ts';
 import { CellsHostDirectory } from './host-directory.ts';
 import { CellsServerBackend } from './server-backend.ts';
 import {
@@ -68,6 +70,8 @@ export interface Embedded {
   readonly backend: CellsServerBackend;
   readonly hosts: CellsHostDirectory;
   readonly app: Awaited<ReturnType<typeof buildComputeApp>>;
+  /** The Placement API over the fleet's live provider trees (deploy/fleet-placement.ts; read-only). */
+  readonly placementApp: Awaited<ReturnType<typeof buildPlacementApp>>;
   /** The cells' stores, by cell uuid. */
   readonly stores: ReadonlyMap<string, MemoryStore>;
   /** The compute API's store (flavors, aggregates, server groups, quotas, instance mappings). */
@@ -215,9 +219,30 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       { auth: { mode: 'noauth' }, ...(o.compute ?? {}) },
     );
     stops.push(() => app.close());
+    const fleet = await FleetPlacement.open({
+      cells: directory,
+      portsOf: (cell) => ({ store: stores.get(cell.uuid)!, bus }),
+    });
+    stops.push(() => fleet.close());
+    const placementApp = await buildPlacementApp({ service: fleet }, { auth: { mode: 'noauth' } });
+    stops.push(() => placementApp.close());
     reconciler.start();
     stops.push(() => reconciler.stop());
-    return { cells, roles, fleets, registry, backend, hosts, app, stores, apiStore, quota, reconciler, stop };
+    return {
+      cells,
+      roles,
+      fleets,
+      registry,
+      backend,
+      hosts,
+      app,
+      placementApp,
+      stores,
+      apiStore,
+      quota,
+      reconciler,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

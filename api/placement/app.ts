@@ -31,13 +31,13 @@ import { providerRoutes } from './routes/resource-providers.ts';
 import { rootRoutes } from './routes/root.ts';
 import { traitRoutes } from './routes/traits.ts';
 import { usageRoutes } from './routes/usages.ts';
-import type { PlacementService } from './service.ts';
+import type { PlacementBackend } from './service.ts';
 
 /** Largest request body accepted (a reshape of a big host is the largest legitimate one). */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface PlacementDeps {
-  readonly service: PlacementService;
+  readonly service: PlacementBackend;
   /** Clock for Last-Modified; default the system clock. */
   readonly now?: () => Date;
   /** Candidate search; default the columnar index, falling back to the reference scan. */

@@ -5,7 +5,7 @@ import type { Outcome } from '../../core/placement/errors.ts';
 import type { CandidateSlots } from '../../core/placement/index/index.ts';
 import type { Candidates, PlacementState } from '../../core/placement/operations.ts';
 import type { BodyPool } from './body-pool.ts';
-import type { PlacementService } from './service.ts';
+import type { PlacementBackend } from './service.ts';
 
 /**
  * The allocation-candidate search: the reference scan's `Candidates`, or the columnar index's
@@ -17,7 +17,7 @@ export type CandidateSearch = (
 ) => Outcome<Candidates | CandidateSlots>;
 
 export interface RouteContext {
-  readonly service: PlacementService;
+  readonly service: PlacementBackend;
   readonly now: () => Date;
   readonly candidates: CandidateSearch;
   /** Response buffers of GET /allocation_candidates, reused. */

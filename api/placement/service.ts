@@ -20,7 +20,20 @@ import type { Store } from '../../core/ports/store.ts';
 import { type PlacementRecords, placementRecords } from './records.ts';
 import { loadState, recordOps, type Sequence } from './snapshot.ts';
 
-export class PlacementService {
+/**
+ * What the Placement routes need of the state behind them: reads on a state holding only what
+ * is persisted, and writes applied and persisted as one. `PlacementService` (the standalone
+ * Placement, its own store) and deploy/fleet-placement.ts (the fleet's live provider trees,
+ * read-only) implement it.
+ */
+export interface PlacementBackend {
+  /** Runs `fn` on a state that holds only persisted writes. `fn` must not keep views. */
+  read<T>(fn: (state: PlacementState) => T): Promise<T>;
+  /** Applies `fn` and persists what changed; a refused outcome is returned, a failure thrown. */
+  write<T>(fn: (state: PlacementState) => Outcome<T>): Promise<Outcome<T>>;
+}
+
+export class PlacementService implements PlacementBackend {
   private state: PlacementState;
   private seq: Sequence;
   private readonly rec: PlacementRecords;

@@ -10,12 +10,33 @@ const procs = new RoleProcesses({});
 afterAll(() => procs.stopAll());
 
 describe('cellplane up', () => {
-  it('serves the compute API: a server boots to ACTIVE, SIGTERM stops it cleanly', {
+  it('serves the compute API and Placement over its trees: a server boots to ACTIVE, SIGTERM stops it cleanly', {
     timeout: 90_000,
   }, async () => {
-    const up = procs.start('up', ['up', '--port', '0', '--cells', '2', '--hosts-per-cell', '5']);
+    const up = procs.start('up', [
+      'up',
+      '--port',
+      '0',
+      '--placement-port',
+      '0',
+      '--cells',
+      '2',
+      '--hosts-per-cell',
+      '5',
+    ]);
     const line = await up.line(/^Compute API: /, 60_000);
     const url = line.split(' ')[2]!;
+    const placement = (await up.line(/^Placement API: /, 60_000)).split(' ')[2]!;
+    // Every host of both cells shows as a resource provider once its agent registered.
+    let providers = 0;
+    for (let i = 0; i < 300 && providers < 10; i++) {
+      const rps = (await (await fetch(`${placement}/resource_providers`)).json()) as {
+        resource_providers: unknown[];
+      };
+      providers = rps.resource_providers.length;
+      if (providers < 10) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(providers).toBe(10);
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v2\.1$/);
     const created = await fetch(`${url}/servers`, {
       method: 'POST',
