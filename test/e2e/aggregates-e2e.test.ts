@@ -5,7 +5,8 @@
  * there; the host moved to a zone host of cell1 → the next boot follows; an aggregate with
  * metadata ssd=true on cell1's hosts and a flavor asking `aggregate_instance_extra_specs:ssd=true`
  * → every boot lands on them (the API's cell choice and the shards read the same catalogue, which
- * the API publishes in etcd on every aggregate change).
+ * the API publishes in etcd on every aggregate change). The api process's Placement API
+ * (`--placement-port`) shows both cells' hosts as providers and the servers' claims.
  */
 import { describe, expect, it } from 'vitest';
 import { services } from '../real/services.ts';
@@ -60,7 +61,7 @@ describe('aggregates and zones on the role processes', () => {
     const registry = suiteRegistry(prefix, closers);
     for (const cell of CELLS) await registry.create({ name: cell, transport: `cp.${cell}`, store: redis });
 
-    const api0 = roles.start('api', ['api', '--port', '0']);
+    const api0 = roles.start('api', ['api', '--port', '0', '--placement-port', '0']);
     const cellProcs = CELLS.flatMap((cell) => {
       const common = ['--cell', cell, '--lease-ttl-ms', '2000', '--ack-wait-ms', '5000'];
       return [
@@ -78,6 +79,7 @@ describe('aggregates and zones on the role processes', () => {
       ];
     });
     const base = (await api0.line(/^ready api /, START_MS)).split(' ')[2]!;
+    const placement = (await api0.line(/^ready placement /, START_MS)).split(' ')[2]!;
     for (const p of cellProcs) await p.line(/^ready/, START_MS);
     await waitFor(
       `${HOSTS * CELLS.length} hosts mapped`,
@@ -125,10 +127,25 @@ describe('aggregates and zones on the role processes', () => {
     const fastId = fast.body.aggregate.id as number;
     for (const host of ['cell1-cn0001', 'cell1-cn0002']) await action(base, fastId, { add_host: { host } });
     await action(base, fastId, { set_metadata: { metadata: { ssd: 'true' } } });
-    const ssdHosts = await hostsOf(base, await bootAll(base, 4, { flavorRef: 'ssd' }));
+    const ssdIds = await bootAll(base, 4, { flavorRef: 'ssd' });
+    const ssdHosts = await hostsOf(base, ssdIds);
     expect(
       ssdHosts.every((h) => h === 'cell1-cn0001' || h === 'cell1-cn0002'),
       ssdHosts.join(),
     ).toBe(true);
+
+    // ---- the api process's Placement API shows both cells' trees and the servers' claims ------
+    const pl = async (path: string) =>
+      (await fetch(`${placement}${path}`, { headers: { 'openstack-api-version': 'placement 1.39' } })).json();
+    await waitFor('every host a resource provider', START_MS, async () => {
+      const rps = (await pl('/resource_providers')) as { resource_providers: unknown[] };
+      return rps.resource_providers.length === HOSTS * CELLS.length;
+    });
+    await waitFor('the last server an allocation', SETTLE_MS, async () => {
+      const a = (await pl(`/allocations/${ssdIds.at(-1)}`)) as {
+        allocations: Record<string, { resources: Record<string, number> }>;
+      };
+      return Object.values(a.allocations).some((x) => x.resources.VCPU === 1);
+    });
   });
 });
