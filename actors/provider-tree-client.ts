@@ -6,6 +6,8 @@
  */
 import type { Uuid } from '../core/model/ids.ts';
 import {
+  type AdjustReply,
+  adjust,
   type ClaimConflict,
   type ClaimReply,
   type ClaimRequest,
@@ -20,6 +22,7 @@ import {
   snapshot,
   type TreeSnapshot,
 } from './provider-tree-messages.ts';
+import type { AdjustRequest } from './provider-tree-overrides.ts';
 import type { ActorClient, AskOptions } from './runtime/client.ts';
 
 export type ClaimOutcome =
@@ -70,6 +73,14 @@ export class ProviderTreeClient {
   /** Frees what `consumer` holds on the tree (idempotent). */
   release(root: Uuid | string, consumer: string): Promise<ReleaseReply> {
     return this.actors.ask(treeAddress(root), release, { consumer }, this.opts);
+  }
+
+  /**
+   * An operator's change to one provider of the tree (traits, aggregates, inventory tuning),
+   * checked against `req.generation` (`conflict` when stale) and kept across the host's registers.
+   */
+  adjust(root: Uuid | string, req: AdjustRequest): Promise<AdjustReply> {
+    return this.actors.ask(treeAddress(root), adjust, req, this.opts);
   }
 
   snapshot(root: Uuid | string, opts: { consumers?: boolean } = {}): Promise<TreeSnapshot> {

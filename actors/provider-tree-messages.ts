@@ -13,6 +13,7 @@ import {
   asNested,
   asObject,
   asOneOf,
+  asRecord,
   asString,
   boolean,
   type Fields,
@@ -22,6 +23,7 @@ import {
   string,
 } from '../core/codec/fields.ts';
 import type { Inventory } from '../core/model/inventory.ts';
+import type { AdjustRequest } from './provider-tree-overrides.ts';
 import {
   type Allocations,
   type Amounts,
@@ -29,11 +31,14 @@ import {
   asAmounts,
   asFree,
   asGenerations,
+  asInventory,
   asProviderData,
   asUuid,
   type Generations,
+  MAX_AGGREGATES_PER_PROVIDER,
   MAX_CONSUMERS_PER_TREE,
   MAX_PROVIDERS_PER_TREE,
+  MAX_TRAITS_PER_PROVIDER,
   type ProviderData,
 } from './provider-tree-wire.ts';
 import { type AskType, defineAsk } from './runtime/protocol.ts';
@@ -124,6 +129,37 @@ export const release: AskType<ReleaseRequest, ReleaseReply> = defineAsk(
   message('cp.rp.release', (o, p) => ({ consumer: asUuid(o.consumer, `${p}.consumer`) })),
   message('cp.rp.released', (o, p) => ({
     released: boolean(o, 'released', p),
+    version: int(o, 'version', p),
+    generations: asGenerations(o.generations, `${p}.generations`),
+  })),
+);
+
+// ---- adjust (an operator's Placement write) ----------------------------------------------
+
+export interface AdjustReply {
+  readonly version: number;
+  readonly generations: Generations;
+}
+
+export const adjust: AskType<AdjustRequest, AdjustReply> = defineAsk(
+  message('cp.rp.adjust', (o, p) => {
+    const out: Record<string, unknown> = {
+      provider: asUuid(o.provider, `${p}.provider`),
+      generation: int(o, 'generation', p, { min: 0 }),
+    };
+    if (o.traits !== undefined && o.traits !== null)
+      out.traits = asList(o.traits, `${p}.traits`, (x, q) => asString(x, q), {
+        maxItems: MAX_TRAITS_PER_PROVIDER,
+      });
+    if (o.aggregates !== undefined && o.aggregates !== null)
+      out.aggregates = asList(o.aggregates, `${p}.aggregates`, asUuid, {
+        maxItems: MAX_AGGREGATES_PER_PROVIDER,
+      });
+    if (o.inventories !== undefined && o.inventories !== null)
+      out.inventories = asRecord(o.inventories, `${p}.inventories`, asInventory);
+    return out as unknown as AdjustRequest;
+  }),
+  message('cp.rp.adjusted', (o, p) => ({
     version: int(o, 'version', p),
     generations: asGenerations(o.generations, `${p}.generations`),
   })),

@@ -23,6 +23,12 @@ import type { Store } from '../core/ports/store.ts';
 import { Records } from '../core/stores/records.ts';
 import { asConsumerSnapshot, type ConsumerSnapshot } from './provider-tree-messages.ts';
 import {
+  type Overrides,
+  overridesFrom,
+  overridesOut,
+  type ProviderOverride,
+} from './provider-tree-overrides.ts';
+import {
   asProviderData,
   asUuid,
   MAX_CONSUMERS_PER_TREE,
@@ -44,6 +50,8 @@ export interface TreeRecord {
   readonly root: Uuid;
   readonly providers: readonly StoredProvider[];
   readonly consumers: readonly ConsumerSnapshot[];
+  /** An operator's changes laid over the host's view at every register (provider-tree-overrides.ts). */
+  readonly overrides?: readonly ProviderOverride[];
 }
 
 export const treeRecordMessage = defineMessage<TreeRecord>({
@@ -65,16 +73,24 @@ export const treeRecordMessage = defineMessage<TreeRecord>({
       consumers: asList(o.consumers, `${p}.consumers`, (v, q) => asNested(v, q, asConsumerSnapshot), {
         maxItems: MAX_CONSUMERS_PER_TREE,
       }),
+      ...withOverridesField(overridesOut(overridesFrom(o.overrides, `${p}.overrides`))),
     };
   },
 });
+
+const withOverridesField = (o: readonly ProviderOverride[] | undefined) => (o ? { overrides: o } : {});
+
+/** The overrides a record holds, by provider. */
+export function overridesOf(record: TreeRecord): Overrides {
+  return new Map((record.overrides ?? []).map((o) => [o.provider, o] as const));
+}
 
 export function treeRecords(store: Store): Records<TreeRecord> {
   return new Records(store, TREE_SPACE, treeRecordMessage);
 }
 
-/** The canonical record of the tree rooted at `root` in `state`. */
-export function recordOf(state: PlacementState, root: Uuid): TreeRecord {
+/** The canonical record of the tree rooted at `root` in `state`, with the operator's `overrides`. */
+export function recordOf(state: PlacementState, root: Uuid, overrides: Overrides = new Map()): TreeRecord {
   const providers: StoredProvider[] = state.subtree(root).map((uuid) => {
     const rp = state.provider(uuid)!;
     const data = providerDataOut({
@@ -97,7 +113,7 @@ export function recordOf(state: PlacementState, root: Uuid): TreeRecord {
       }
       return { uuid: c.uuid, project: c.projectId, user: c.userId, generation: c.generation, allocations };
     });
-  return { root, providers, consumers };
+  return { root, providers, consumers, ...withOverridesField(overridesOut(overrides)) };
 }
 
 /** Rebuilds the engine state of a tree from its record (providers parents-first: pre-order). */

@@ -38,6 +38,7 @@ import { type Outcome, PlacementState } from '../core/placement/operations.ts';
 import type { Bus } from '../core/ports/bus.ts';
 import type { Store, WriteOp } from '../core/ports/store.ts';
 import {
+  adjust,
   type ChangeCause,
   claim,
   PROVIDER_TREE_KIND,
@@ -57,7 +58,15 @@ import {
   snapshotOf,
   type Touched,
 } from './provider-tree-ops.ts';
-import { recordOf, stateOf, TREE_INDEX, treeRecordMessage, treeRecords } from './provider-tree-store.ts';
+import { applyAdjust, liveOverrides, type Overrides, withOverrides } from './provider-tree-overrides.ts';
+import {
+  overridesOf,
+  recordOf,
+  stateOf,
+  TREE_INDEX,
+  treeRecordMessage,
+  treeRecords,
+} from './provider-tree-store.ts';
 import { type ActorContext, type ActorDefinition, defineActor } from './runtime/actor.ts';
 import { checkScope, encodeId, SUBJECT_ROOT } from './runtime/address.ts';
 
@@ -80,6 +89,8 @@ export interface TreeState {
   committed: Uint8Array | undefined;
   /** The store failed mid-commit, so what it holds is unknown: reload before the next message. */
   stale: boolean;
+  /** An operator's changes, laid over the host's view at every register (provider-tree-overrides.ts). */
+  overrides: Overrides;
 }
 
 /** `cp.<cell>.events.rp.<root>`: one tree's change events. */
@@ -98,9 +109,23 @@ export function treeEventWildcard(scope: string): string {
 export async function loadTree(store: Store, root: Uuid): Promise<TreeState> {
   const entry = await store.get(treeRecords(store).key(root));
   if (!entry)
-    return { root, placement: new PlacementState(), version: 0, committed: undefined, stale: false };
-  const placement = stateOf(decode(treeRecordMessage, entry.value));
-  return { root, placement, version: entry.generation, committed: entry.value, stale: false };
+    return {
+      root,
+      placement: new PlacementState(),
+      version: 0,
+      committed: undefined,
+      stale: false,
+      overrides: new Map(),
+    };
+  const record = decode(treeRecordMessage, entry.value);
+  return {
+    root,
+    placement: stateOf(record),
+    version: entry.generation,
+    committed: entry.value,
+    stale: false,
+    overrides: overridesOf(record),
+  };
 }
 
 export function providerTreeActor(deps: ProviderTreeDeps): ActorDefinition<TreeState> {
@@ -111,7 +136,13 @@ export function providerTreeActor(deps: ProviderTreeDeps): ActorDefinition<TreeS
     // No deactivate: every change is committed before its reply.
   })
     .on(register, async (ctx, req) => {
-      const done = await tree.change(ctx, 'register', (s) => applyRegister(s, ctx.state.root, req.providers));
+      const done = await tree.change(ctx, 'register', (s) => {
+        const { root, overrides } = ctx.state;
+        const out = applyRegister(s, root, withOverrides(req.providers, overrides));
+        return out.ok
+          ? { ok: true, value: { ...out.value, overrides: liveOverrides(s, root, overrides) } }
+          : out;
+      });
       const { placement, root, version } = ctx.state;
       return { changed: done.changed, version, generations: generationsOf(placement, root) };
     })
@@ -124,6 +155,11 @@ export function providerTreeActor(deps: ProviderTreeDeps): ActorDefinition<TreeS
       const done = await tree.change(ctx, 'release', (s) => applyRelease(s, req.consumer as Uuid));
       const { placement, root, version } = ctx.state;
       return { released: done.value.released, version, generations: generationsOf(placement, root) };
+    })
+    .on(adjust, async (ctx, req) => {
+      await tree.change(ctx, 'register', (s) => applyAdjust(s, ctx.state.root, ctx.state.overrides, req));
+      const { placement, root, version } = ctx.state;
+      return { version, generations: generationsOf(placement, root) };
     })
     .on(snapshot, async (ctx, req) => {
       await tree.fresh(ctx);
@@ -165,10 +201,12 @@ class TreeWriter {
         if (cause === 'claim' && refusal.details?.reason === 'generation') this.announce(ctx.scope, t);
         throw refusal;
       }
-      const bytes = encode(treeRecordMessage, recordOf(t.placement, t.root));
+      const overrides = (out.value as { overrides?: Overrides }).overrides ?? t.overrides;
+      const bytes = encode(treeRecordMessage, recordOf(t.placement, t.root, overrides));
       const same = t.committed ? sameBytes(bytes, t.committed) : !isKnown(t.placement, t.root);
       if (same) return { value: out.value, changed: false }; // idempotent: nothing to write
       if (await this.commit(t, bytes)) {
+        t.overrides = overrides;
         this.publish(ctx.scope, t, cause, out.value);
         return { value: out.value, changed: true };
       }
@@ -235,7 +273,10 @@ class TreeWriter {
 }
 
 function rollback(t: TreeState): PlacementState {
-  return t.committed ? stateOf(decode(treeRecordMessage, t.committed)) : new PlacementState();
+  if (!t.committed) return new PlacementState();
+  const record = decode(treeRecordMessage, t.committed);
+  t.overrides = overridesOf(record);
+  return stateOf(record);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
