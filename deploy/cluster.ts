@@ -293,12 +293,15 @@ export async function startApi(
     apiStore,
     onLog: log,
   });
+  /** Set once the Placement view over the trees is up (the cell choice reads its traits). */
+  let fleetView: FleetPlacement | undefined;
   const backend = new CellsServerBackend({
     directory,
     memberships: c.registry.memberships,
     portsOf: (cell) => c.portsOf(cell),
     clock: systemClock,
     aggregateCells: aggregates.aggregateCells,
+    traitCells: { cellsWithTraits: (t) => fleetView?.cellsWithTraits(t) },
     ackWaitMs: c.config.ackWaitMs,
     cellTimeoutMs: c.config.cellTimeoutMs,
     liveness: hosts,
@@ -361,6 +364,7 @@ export async function startApi(
     portsOf: (cell) => c.portsOf(cell),
     onProblem: log,
   });
+  fleetView = fleet;
   const placementApp = await buildPlacementApp({ service: fleet }, { auth: { mode: 'noauth' } });
   reconciler.start();
   return {

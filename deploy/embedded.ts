@@ -186,6 +186,8 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       ...(o.compute?.defaultAvailabilityZone ? { defaultZone: o.compute.defaultAvailabilityZone } : {}),
     });
     stops.push(() => aggregates.stop());
+    /** Set once the Placement view over the trees is up (the cell choice reads its traits). */
+    let fleetView: FleetPlacement | undefined;
     const backend = new CellsServerBackend({
       directory,
       memberships: registry.memberships,
@@ -193,6 +195,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       clock,
       liveness: o.liveness ?? hosts,
       aggregateCells: aggregates.aggregateCells,
+      traitCells: { cellsWithTraits: (t) => fleetView?.cellsWithTraits(t) },
     });
     stops.push(() => backend.close());
     stops.push(() => hosts.close());
@@ -223,6 +226,7 @@ export async function startEmbedded(o: EmbeddedOptions): Promise<Embedded> {
       cells: directory,
       portsOf: (cell) => ({ store: stores.get(cell.uuid)!, bus }),
     });
+    fleetView = fleet;
     stops.push(() => fleet.close());
     const placementApp = await buildPlacementApp({ service: fleet }, { auth: { mode: 'noauth' } });
     stops.push(() => placementApp.close());

@@ -10,14 +10,21 @@
  * that tree, and a reload is a `resync()`). A cell added later is followed when the directory
  * says so.
  *
- * Read-only for now: a write is answered 501 naming what to use instead. The providers are the
- * hosts' (their agents register them); operator writes through the tree actors are the next
- * step (issue 13, item 1).
+ * Writes (`write`): the route's engine operation runs on the merged state, its changes are
+ * read off, the state is put back as the records say, and each changed provider's new traits,
+ * aggregates or inventory tuning go to the tree actor that owns it (`adjust`, checked against
+ * the generation the write was made against; kept across the host's registers). The actor's
+ * commit is then read back, so the answer and the next read see it. Custom traits and classes
+ * an operator creates live in this view (Placement's registry), not in the trees, until a
+ * provider carries them. Creating or deleting providers and writing allocations are the compute
+ * path's: answered 501.
  */
 
 import { treeEventWildcard } from '../actors/provider-tree.ts';
+import { ProviderTreeClient } from '../actors/provider-tree-client.ts';
 import { treeChanged } from '../actors/provider-tree-messages.ts';
 import { insertProvider, TREE_INDEX, type TreeRecord, treeRecords } from '../actors/provider-tree-store.ts';
+import { ActorClient } from '../actors/runtime/client.ts';
 import type { PlacementBackend } from '../api/placement/service.ts';
 import type { CellRecord } from '../cells/mapping.ts';
 import { decode } from '../core/codec/envelope.ts';
@@ -31,6 +38,8 @@ import { indexPages } from '../core/stores/records.ts';
 
 /** Tree records read per index page at start and on a resync. */
 export const FLEET_TREE_PAGE = 500;
+/** Trait sets whose cells are remembered (per view version). */
+export const MAX_TRAIT_QUERIES = 256;
 
 export interface FleetPlacementOptions {
   /** The cells (a CellDirectory): those with records are read; new ones are followed. */
@@ -50,13 +59,23 @@ interface Held {
 }
 
 export class FleetPlacement implements PlacementBackend {
-  private readonly state = new PlacementState();
+  private state = new PlacementState();
   private readonly held = new Map<Uuid, Held>();
   private readonly followed = new Map<string, Promise<Subscription | undefined>>();
   private readonly stopWatching: () => void;
   /** Trees to read again, and the one loop reading them (events come faster than reads). */
   private readonly dirty = new Map<Uuid, CellRecord>();
   private loading: Promise<void> | undefined;
+  /** Each tree's last record read, its cell, and each provider's tree. */
+  private readonly records = new Map<Uuid, TreeRecord>();
+  private readonly cellOfRoot = new Map<Uuid, CellRecord>();
+  private readonly rootOf = new Map<Uuid, Uuid>();
+  private readonly clients = new Map<string, ProviderTreeClient>();
+  /** Writes run one at a time. */
+  private writes: Promise<unknown> = Promise.resolve();
+  /** Grows with every tree put in place (the trait answers below are kept per version). */
+  private version = 0;
+  private readonly traitCells = new Map<string, { version: number; cells: ReadonlySet<string> }>();
 
   private constructor(private readonly o: FleetPlacementOptions) {
     this.stopWatching = o.cells.onChange(() => {
@@ -76,11 +95,115 @@ export class FleetPlacement implements PlacementBackend {
     return fn(this.state);
   }
 
-  async write<T>(_fn: (state: PlacementState) => Outcome<T>): Promise<Outcome<T>> {
-    throw new CellplaneError(
-      'notImplemented',
-      "this Placement endpoint shows the fleet's live provider trees and is read-only for now: compute node providers are written by their hosts' agents; use `cellplane placement` for a standalone Placement you can write to",
-    );
+  write<T>(fn: (state: PlacementState) => Outcome<T>): Promise<Outcome<T>> {
+    const run = this.writes.then(() => this.writeNow(fn));
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeNow<T>(fn: (state: PlacementState) => Outcome<T>): Promise<Outcome<T>> {
+    await this.loading;
+    const changed = new Map<Uuid, Set<string>>();
+    let unsupported: string | undefined;
+    const unsubscribe = this.state.subscribe((c) => {
+      if (
+        c.kind === 'provider' &&
+        (c.what === 'traits' || c.what === 'aggregates' || c.what === 'inventories')
+      )
+        changed.set(c.uuid, (changed.get(c.uuid) ?? new Set()).add(c.what));
+      else if (c.kind === 'provider' || c.kind === 'consumer') unsupported ??= `${c.kind} ${c.what}`;
+    });
+    let out: Outcome<T>;
+    try {
+      out = fn(this.state);
+    } finally {
+      unsubscribe();
+    }
+    const wanted = [...changed].map(([uuid, what]) => ({ uuid, what, ...this.wanted(uuid) }));
+    const roots = new Set(wanted.map((w) => w.root));
+    for (const root of roots) this.replace(root, this.records.get(root)); // as the records say
+    if (unsupported !== undefined) {
+      this.rebuild(); // whatever the operation did to providers or consumers, undone
+      throw new CellplaneError(
+        'notImplemented',
+        `this Placement endpoint serves the fleet's live provider trees: creating or deleting providers and writing allocations are the compute path's (${unsupported}); traits, aggregates and inventories of existing providers can be set`,
+      );
+    }
+    if (!out.ok) return out;
+    for (const w of wanted) await this.adjust(w);
+    return out;
+  }
+
+  /** The merged state again from the records (the custom names an operator created kept). */
+  private rebuild(): void {
+    const records = [...this.records.values()];
+    const traits = this.state.traitNames().filter((t) => this.state.isCustomTrait(t));
+    const classes = this.state.resourceClasses().filter((c) => this.state.isCustomResourceClass(c));
+    this.state = new PlacementState();
+    this.held.clear();
+    this.records.clear();
+    this.rootOf.clear();
+    for (const t of traits) this.state.addCustomTrait(t);
+    for (const c of classes) this.state.addCustomResourceClass(c);
+    for (const r of records) this.replace(r.root, r);
+  }
+
+  /** What the write wants provider `uuid` to be, and where it lives. */
+  private wanted(uuid: Uuid) {
+    const rp = this.state.provider(uuid)!;
+    const root = this.rootOf.get(uuid)!;
+    const before = this.records.get(root)?.providers.find((p) => p.uuid === uuid);
+    return {
+      root,
+      generation: before?.generation ?? rp.generation,
+      traits: [...rp.traits],
+      aggregates: [...rp.aggregates],
+      inventories: Object.fromEntries(rp.inventories),
+    };
+  }
+
+  /** Hands one provider's change to its tree actor, then reads the tree back. */
+  private async adjust(
+    w: ReturnType<FleetPlacement['wanted']> & { uuid: Uuid; what: Set<string> },
+  ): Promise<void> {
+    const cell = this.cellOfRoot.get(w.root)!;
+    const ports = await this.o.portsOf(cell);
+    let trees = this.clients.get(cell.uuid);
+    if (!trees) {
+      trees = new ProviderTreeClient(new ActorClient(ports.bus, { scope: cell.name }));
+      this.clients.set(cell.uuid, trees);
+    }
+    await trees.adjust(w.root, {
+      provider: w.uuid,
+      generation: w.generation,
+      ...(w.what.has('traits') ? { traits: w.traits } : {}),
+      ...(w.what.has('aggregates') ? { aggregates: w.aggregates } : {}),
+      ...(w.what.has('inventories') ? { inventories: w.inventories } : {}),
+    });
+    const rec = await treeRecords(ports.store).get(w.root);
+    this.replace(w.root, rec?.value);
+  }
+
+  /**
+   * Uuids of the cells with a tree having every trait of `traits` on some provider: where a boot
+   * requiring them can go, known as soon as an operator's trait write returned (the shards'
+   * capacity reports say it a report interval later). Undefined while the view is loading.
+   */
+  cellsWithTraits(traits: readonly string[]): ReadonlySet<string> | undefined {
+    if (this.loading) return undefined;
+    const key = [...traits].sort().join(',');
+    const held = this.traitCells.get(key);
+    if (held && held.version === this.version) return held.cells;
+    const cells = new Set<string>();
+    for (const [root, record] of this.records) {
+      const cell = this.cellOfRoot.get(root);
+      if (!cell || cells.has(cell.uuid)) continue;
+      const has = new Set(record.providers.flatMap((p) => p.traits));
+      if (traits.every((t) => has.has(t))) cells.add(cell.uuid);
+    }
+    if (this.traitCells.size >= MAX_TRAIT_QUERIES) this.traitCells.clear();
+    this.traitCells.set(key, { version: this.version, cells });
+    return cells;
   }
 
   async close(): Promise<void> {
@@ -119,6 +242,7 @@ export class FleetPlacement implements PlacementBackend {
 
   private mark(root: Uuid, cell: CellRecord): void {
     this.dirty.set(root, cell);
+    this.cellOfRoot.set(root, cell);
     this.loading ??= this.drain().finally(() => {
       this.loading = undefined;
     });
@@ -145,10 +269,17 @@ export class FleetPlacement implements PlacementBackend {
     const old = this.held.get(root);
     if (old) {
       for (const [consumer, byProvider] of old.consumers) this.dropAllocations(consumer, byProvider);
-      for (const uuid of [...old.providers].reverse()) this.state.removeProvider(uuid);
+      for (const uuid of [...old.providers].reverse()) {
+        this.state.removeProvider(uuid);
+        this.rootOf.delete(uuid);
+      }
       this.held.delete(root);
+      this.records.delete(root);
     }
+    this.version++;
     if (!record) return;
+    this.records.set(root, record);
+    for (const p of record.providers) this.rootOf.set(p.uuid, root);
     for (const p of record.providers) insertProvider(this.state, p);
     const consumers = new Map<Uuid, Map<Uuid, Map<string, number>>>();
     for (const c of record.consumers) {

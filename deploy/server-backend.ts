@@ -42,7 +42,7 @@ import type { CellDirectory } from '../cells/directory.ts';
 import { type InstanceRecord, InstanceStore } from '../cells/instances.ts';
 import type { CellRecord } from '../cells/mapping.ts';
 import type { CellMemberships } from '../cells/memberships.ts';
-import { CellRouter } from '../cells/router.ts';
+import { CellRouter, demandOf } from '../cells/router.ts';
 import { decode, encode } from '../core/codec/envelope.ts';
 import { type CellplaneError, toCellplaneError } from '../core/errors.ts';
 import type { Bus, Subscription, WorkQueue } from '../core/ports/bus.ts';
@@ -79,6 +79,11 @@ export interface ServerBackendOptions {
    * a boot goes only to one of them. Without it, the capacity reports alone steer zoned boots.
    */
   readonly aggregateCells?: Pick<AggregateCells, 'cellsFor'>;
+  /**
+   * The cells with a tree carrying every required trait of a boot (deploy/fleet-placement.ts,
+   * current as soon as an operator's trait write returned); undefined: not known (yet).
+   */
+  readonly traitCells?: { cellsWithTraits(traits: readonly string[]): ReadonlySet<string> | undefined };
 }
 
 /** How long a job's enqueue is retried while NATS times out or is unreachable. */
@@ -185,10 +190,15 @@ export class CellsServerBackend implements ServerBackend {
   /** Among the accepting cells that answer (see the header); every accepting cell if none does. */
   async chooseCell(hint: PlacementHint, exclude?: ReadonlySet<string>): Promise<CellRecord> {
     let accepting = this.o.directory.accepting().filter((c) => !exclude?.has(c.uuid));
-    const allowed = await this.o.aggregateCells?.cellsFor(hint);
-    // No accepting cell has such hosts: leave the choice open, its scheduler says why not.
-    if (allowed && accepting.some((c) => allowed.has(c.uuid)))
-      accepting = accepting.filter((c) => allowed.has(c.uuid));
+    const traits = demandOf(hint).traits;
+    for (const allowed of [
+      await this.o.aggregateCells?.cellsFor(hint),
+      traits.length > 0 ? this.o.traitCells?.cellsWithTraits(traits) : undefined,
+    ]) {
+      // No accepting cell has such hosts: leave the choice open, its scheduler says why not.
+      if (allowed && accepting.some((c) => allowed.has(c.uuid)))
+        accepting = accepting.filter((c) => allowed.has(c.uuid));
+    }
     const { up } = await this.health.answering(accepting);
     return this.router.choose(up.length > 0 ? up : accepting, hint);
   }

@@ -13,6 +13,7 @@ import { type Embedded, startEmbedded } from '../../deploy/embedded.ts';
 const run = promisify(execFile);
 let e: Embedded;
 let url: string;
+let placementUrl: string;
 
 async function osc(...args: string[]): Promise<unknown> {
   const base = ['--os-auth-type', 'admin_token', '--os-token', 'admin', '--os-endpoint', url];
@@ -33,6 +34,32 @@ async function oscPlain(...args: string[]): Promise<void> {
   });
 }
 
+/** osc-placement against `cellplane up`'s Placement endpoint (the fleet's live provider trees). */
+async function placement(...args: string[]): Promise<unknown> {
+  const base = [
+    '--os-auth-type',
+    'none',
+    '--os-endpoint',
+    placementUrl,
+    '--os-placement-api-version',
+    '1.39',
+  ];
+  const { stdout } = await run('/usr/bin/openstack', [...base, ...args, '-f', 'json'], { timeout: 60_000 });
+  return stdout.trim() ? JSON.parse(stdout) : undefined;
+}
+
+async function placementPlain(...args: string[]): Promise<void> {
+  const base = [
+    '--os-auth-type',
+    'none',
+    '--os-endpoint',
+    placementUrl,
+    '--os-placement-api-version',
+    '1.39',
+  ];
+  await run('/usr/bin/openstack', [...base, ...args], { timeout: 60_000 });
+}
+
 async function until(what: string, check: () => Promise<boolean>) {
   for (let i = 0; i < 100; i++) {
     if (await check()) return;
@@ -44,6 +71,7 @@ async function until(what: string, check: () => Promise<boolean>) {
 beforeAll(async () => {
   e = await startEmbedded({ cells: 2, hostsPerCell: 3 });
   url = `${await e.app.listen({ host: '127.0.0.1', port: 0 })}/v2.1`;
+  placementUrl = await e.placementApp.listen({ host: '127.0.0.1', port: 0 });
   await until('hosts registered', async () =>
     [...e.roles.values()].every((r) => r.registrar?.hosts().length === 3),
   );
@@ -133,5 +161,96 @@ describe('openstack CLI against the compute API', () => {
     const flavor = (await osc('flavor', 'show', 'm1.small')) as { properties: unknown };
     expect(JSON.stringify(flavor.properties ?? {})).not.toMatch(/cpu_policy/);
     for (const id of ids) await oscPlain('server', 'delete', '--wait', id);
+  });
+
+  it('osc-placement on the live fleet: providers listed, a trait set on one compute node steers a flavor asking it, reserved keeps servers off', {
+    timeout: 240_000,
+  }, async () => {
+    const rps = (await placement('resource', 'provider', 'list')) as Array<{ uuid: string; name: string }>;
+    expect(rps.map((p) => p.name).sort()).toEqual([
+      'cell1-cn0001',
+      'cell1-cn0002',
+      'cell1-cn0003',
+      'cell2-cn0001',
+      'cell2-cn0002',
+      'cell2-cn0003',
+    ]);
+    const target = rps.find((p) => p.name === 'cell2-cn0003')!;
+    await placementPlain('trait', 'create', 'CUSTOM_FAST');
+    const set = (await placement(
+      'resource',
+      'provider',
+      'trait',
+      'set',
+      '--trait',
+      'CUSTOM_FAST',
+      target.uuid,
+    )) as Array<{
+      name: string;
+    }>;
+    expect(set.map((t) => t.name)).toContain('CUSTOM_FAST');
+    await oscPlain(
+      'flavor',
+      'create',
+      '--id',
+      'fast',
+      '--vcpus',
+      '1',
+      '--ram',
+      '512',
+      '--disk',
+      '1',
+      '--property',
+      'trait:CUSTOM_FAST=required',
+      'fast',
+    );
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const created = await fetch(`${url}/servers`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ server: { name: `fast-${i}`, imageRef: 'cirros', flavorRef: 'fast' } }),
+      });
+      expect(created.status).toBe(202);
+      ids.push(((await created.json()) as { server: { id: string } }).server.id);
+    }
+    for (const id of ids) {
+      const show = async () => (await osc('server', 'show', id)) as Record<string, unknown>;
+      await until(`${id} ACTIVE`, async () => (await show()).status === 'ACTIVE');
+      expect((await show())['OS-EXT-SRV-ATTR:host']).toBe('cell2-cn0003');
+    }
+    // inventory class set: every VCPU of the node reserved; its usage shows the two servers.
+    const vcpu = (await placement('resource', 'provider', 'inventory', 'show', target.uuid, 'VCPU')) as {
+      total: number;
+    };
+    const reserved = (await placement(
+      'resource',
+      'provider',
+      'inventory',
+      'class',
+      'set',
+      target.uuid,
+      'VCPU',
+      '--total',
+      String(vcpu.total),
+      '--reserved',
+      String(vcpu.total),
+    )) as { reserved: number };
+    expect(reserved.reserved).toBe(vcpu.total);
+    const usage = (await placement('resource', 'provider', 'usage', 'show', target.uuid)) as Array<{
+      resource_class: string;
+      usage: number;
+    }>;
+    expect(usage.find((u) => u.resource_class === 'VCPU')?.usage).toBe(2);
+    // A fast server now has nowhere to go: ERROR, its fault saying why.
+    const third = await fetch(`${url}/servers`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ server: { name: 'fast-2', imageRef: 'cirros', flavorRef: 'fast' } }),
+    });
+    const id3 = ((await third.json()) as { server: { id: string } }).server.id;
+    const show3 = async () => (await osc('server', 'show', id3)) as Record<string, unknown>;
+    await until(`${id3} ERROR`, async () => (await show3()).status === 'ERROR');
+    for (const id of [...ids, id3]) await oscPlain('server', 'delete', '--wait', id);
   });
 });

@@ -2,7 +2,8 @@
  * The Placement API over the fleet's live provider trees (deploy/fleet-placement.ts), on the
  * embedded control plane: every host of every cell is a resource provider, a server's claim is a
  * Placement allocation with its consumer and project, usages follow boots and deletes without
- * polling, and a write is refused (501) with what to use instead.
+ * polling; an operator's trait set and inventory --reserved go to the host's tree actor, change
+ * the next boots and survive the host registering again; what is the compute path's is 501.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { embeddedWorld, type World } from './embedded-fixture.ts';
@@ -64,14 +65,92 @@ describe('Placement over the live fleet', () => {
     expect((await placement('GET', `/allocations/${s.id}`)).body.allocations).toEqual({});
   });
 
-  it('a write is refused with 501 naming what to use instead', async () => {
-    w = await embeddedWorld(1, 1);
-    const [rp] = (await placement('GET', '/resource_providers')).body.resource_providers;
-    const put = await placement('PUT', `/resource_providers/${rp.uuid}/traits`, {
-      traits: ['CUSTOM_X'],
-      resource_provider_generation: rp.generation,
+  it('trait set and inventory --reserved on a compute node change the next boots, and survive the host registering again', async () => {
+    w = await embeddedWorld(1, 2);
+    const rps = (await placement('GET', '/resource_providers')).body.resource_providers as Array<{
+      uuid: string;
+      name: string;
+      generation: number;
+    }>;
+    const [one, two] = [
+      rps.find((p) => p.name === 'cell1-cn0001')!,
+      rps.find((p) => p.name === 'cell1-cn0002')!,
+    ];
+    // openstack trait create CUSTOM_FAST; openstack resource provider trait set --trait CUSTOM_FAST <cn0002>
+    expect((await placement('PUT', '/traits/CUSTOM_FAST')).status).toBe(201);
+    const traits = (await placement('GET', `/resource_providers/${two.uuid}/traits`)).body;
+    const set = await placement('PUT', `/resource_providers/${two.uuid}/traits`, {
+      traits: [...traits.traits, 'CUSTOM_FAST'],
+      resource_provider_generation: traits.resource_provider_generation,
     });
-    expect(put.status).toBe(501);
-    expect(JSON.stringify(put.body)).toMatch(/read-only for now/);
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body.resource_provider_generation).toBe(traits.resource_provider_generation + 1);
+    await w.call('POST', '/flavors', { flavor: { name: 'fast', id: 'fast', ram: 512, vcpus: 1, disk: 1 } });
+    await w.call('POST', '/flavors/fast/os-extra_specs', {
+      extra_specs: { 'trait:CUSTOM_FAST': 'required' },
+    });
+    for (let i = 0; i < 3; i++) {
+      const s = await w.settled((await w.boot(`fast-${i}`, { flavorRef: 'fast' })).body.server.id);
+      expect([s.status, s['OS-EXT-SRV-ATTR:host']]).toEqual(['ACTIVE', 'cell1-cn0002']);
+    }
+
+    // openstack resource provider inventory set <cn0001> --resource VCPU:reserved=<total> …
+    const inv = (await placement('GET', `/resource_providers/${one.uuid}/inventories`)).body;
+    const inventories = {
+      ...inv.inventories,
+      VCPU: { ...inv.inventories.VCPU, reserved: inv.inventories.VCPU.total },
+    };
+    const put = await placement('PUT', `/resource_providers/${one.uuid}/inventories`, {
+      inventories,
+      resource_provider_generation: inv.resource_provider_generation,
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    // The host's agent registers its tree again (a restart): the operator's changes stay.
+    w.e.roles.get('cell1')!.resyncHosts();
+    await w.clock.advance(1_000);
+    for (let i = 0; i < 3; i++) {
+      const s = await w.settled((await w.boot(`plain-${i}`)).body.server.id);
+      expect([s.status, s['OS-EXT-SRV-ATTR:host']]).toEqual(['ACTIVE', 'cell1-cn0002']);
+    }
+    const after = (await placement('GET', `/resource_providers/${one.uuid}/inventories`)).body;
+    expect(after.inventories.VCPU.reserved).toBe(inv.inventories.VCPU.total);
+    expect((await placement('GET', `/resource_providers/${two.uuid}/traits`)).body.traits).toContain(
+      'CUSTOM_FAST',
+    );
+  });
+
+  it('a trait just set on a host of the other cell: the very next boot asking it goes to that cell', async () => {
+    w = await embeddedWorld(2, 2);
+    const rps = (await placement('GET', '/resource_providers')).body.resource_providers as Array<{
+      uuid: string;
+      name: string;
+    }>;
+    const target = rps.find((p) => p.name === 'cell2-cn0002')!;
+    await placement('PUT', '/traits/CUSTOM_GPU_NEW');
+    const traits = (await placement('GET', `/resource_providers/${target.uuid}/traits`)).body;
+    const set = await placement('PUT', `/resource_providers/${target.uuid}/traits`, {
+      traits: [...traits.traits, 'CUSTOM_GPU_NEW'],
+      resource_provider_generation: traits.resource_provider_generation,
+    });
+    expect(set.status).toBe(200);
+    await w.call('POST', '/flavors', { flavor: { name: 'gpu', id: 'gpu', ram: 512, vcpus: 1, disk: 1 } });
+    await w.call('POST', '/flavors/gpu/os-extra_specs', {
+      extra_specs: { 'trait:CUSTOM_GPU_NEW': 'required' },
+    });
+    // No capacity report since the write: the cell choice knows from the Placement view.
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await w.boot(`gpu-${i}`, { flavorRef: 'gpu' })).body.server.id);
+    for (const id of ids) {
+      const s = await w.settled(id);
+      expect([s.status, s['OS-EXT-SRV-ATTR:host']]).toEqual(['ACTIVE', 'cell2-cn0002']);
+    }
+  });
+
+  it('creating a provider or writing allocations is refused with 501, and changes nothing', async () => {
+    w = await embeddedWorld(1, 1);
+    const created = await placement('POST', '/resource_providers', { name: 'sharing-disk' });
+    expect(created.status).toBe(501);
+    expect(JSON.stringify(created.body)).toMatch(/creating or deleting providers and writing allocations/);
+    expect((await placement('GET', '/resource_providers')).body.resource_providers).toHaveLength(1);
   });
 });
