@@ -6,12 +6,14 @@
  * metadata ssd=true on cell1's hosts and a flavor asking `aggregate_instance_extra_specs:ssd=true`
  * → every boot lands on them (the API's cell choice and the shards read the same catalogue, which
  * the API publishes in etcd on every aggregate change). The api process's Placement API
- * (`--placement-port`) shows both cells' hosts as providers and the servers' claims.
+ * (`--placement-port`) shows both cells' hosts as providers and the servers' claims, and takes
+ * an operator's trait set (a flavor asking it lands there) and VCPU reserved to the total (the
+ * next such boot finds no room).
  */
 import { describe, expect, it } from 'vitest';
 import { services } from '../real/services.ts';
 import { suiteRegistry } from './fixtures/api-store.ts';
-import { api, waitFor } from './fixtures/compute-api.ts';
+import { type ApiAnswer, api, waitFor } from './fixtures/compute-api.ts';
 import { rolesOnSuiteServers } from './fixtures/roles.ts';
 
 const CELLS = ['cell1', 'cell2'] as const;
@@ -92,6 +94,11 @@ describe('aggregates and zones on the role processes', () => {
       return r.status === 200 && r.body.hypervisors.length === HOSTS * CELLS.length;
     });
 
+    const lifted = await api(base, 'PUT', '/os-quota-sets/admin', {
+      quota_set: { instances: -1, cores: -1, ram: -1 },
+    });
+    expect(lifted.status).toBe(200);
+
     // ---- a zone of one host in cell2 ---------------------------------------------------------
     const edge = await api(base, 'POST', '/os-aggregates', {
       aggregate: { name: 'agg1', availability_zone: 'edge1' },
@@ -146,6 +153,48 @@ describe('aggregates and zones on the role processes', () => {
         allocations: Record<string, { resources: Record<string, number> }>;
       };
       return Object.values(a.allocations).some((x) => x.resources.VCPU === 1);
+    });
+
+    // ---- operator writes through it: a trait on one node of cell2, then all its VCPU reserved ---
+    const send = async (method: string, path: string, body?: unknown): Promise<ApiAnswer> => {
+      const r = await fetch(`${placement}${path}`, {
+        method,
+        headers: { 'openstack-api-version': 'placement 1.39', 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: r.status, body: r.status === 204 || r.status === 201 ? undefined : await r.json() };
+    };
+    const rps = (
+      (await pl('/resource_providers')) as { resource_providers: Array<{ uuid: string; name: string }> }
+    ).resource_providers;
+    const node = rps.find((p) => p.name === 'cell2-cn0001')!;
+    expect((await send('PUT', '/traits/CUSTOM_FAST')).status).toBe(201);
+    const traits = (await send('GET', `/resource_providers/${node.uuid}/traits`)).body;
+    const set = await send('PUT', `/resource_providers/${node.uuid}/traits`, {
+      traits: [...traits.traits, 'CUSTOM_FAST'],
+      resource_provider_generation: traits.resource_provider_generation,
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    await api(base, 'POST', '/flavors', {
+      flavor: { name: 'fast', id: 'fast', ram: 512, vcpus: 1, disk: 1 },
+    });
+    await api(base, 'POST', '/flavors/fast/os-extra_specs', {
+      extra_specs: { 'trait:CUSTOM_FAST': 'required' },
+    });
+    expect(await hostsOf(base, await bootAll(base, 1, { flavorRef: 'fast' }))).toEqual(['cell2-cn0001']);
+    const inv = (await send('GET', `/resource_providers/${node.uuid}/inventories`)).body;
+    const reserved = await send('PUT', `/resource_providers/${node.uuid}/inventories`, {
+      inventories: {
+        ...inv.inventories,
+        VCPU: { ...inv.inventories.VCPU, reserved: inv.inventories.VCPU.total },
+      },
+      resource_provider_generation: inv.resource_provider_generation,
+    });
+    expect(reserved.status, JSON.stringify(reserved.body)).toBe(200);
+    const [blocked] = await bootAll(base, 1, { flavorRef: 'fast' });
+    await waitFor('the blocked server settles', SETTLE_MS, async () => {
+      const s = (await api(base, 'GET', `/servers/${blocked}`)).body.server;
+      return s.status === 'ERROR';
     });
   });
 });
