@@ -99,12 +99,17 @@ function hostOf(
   const suppliers = new Map([...best].map(([rc, b]) => [rc, b.uuid] as const));
   const sortedTraits = [...traits].sort();
   const sortedAggs = [...aggregates].sort();
-  const shape = `${name}|${tree.providers.size > 1}|${Object.keys(resources).sort()}|${sortedTraits}|${sortedAggs}`;
   const nested = tree.providers.size > 1;
+  const shape = `${name}|${nested}|${Object.keys(resources).sort()}|${sortedTraits}|${sortedAggs}`;
   const record: HostRecord = { name, resources, traits: sortedTraits, aggregates: sortedAggs, up, nested };
-  const rootTraits = new Set(tree.providers.get(tree.root)?.traits ?? []);
-  let onRoot = true;
-  for (const p of tree.providers.values()) if (p.traits.some((t) => !rootTraits.has(t))) onRoot = false;
+  // Only a nested tree needs it (Snapshot.needsTree): none is built for the usual root-only host.
+  let rootTraits: Set<string> | undefined;
+  let onRoot = nested;
+  if (nested) {
+    rootTraits = new Set(tree.providers.get(tree.root)?.traits ?? []);
+    const held = rootTraits;
+    for (const p of tree.providers.values()) if (p.traits.some((t) => !held.has(t))) onRoot = false;
+  }
   return {
     record,
     info: {
