@@ -119,9 +119,6 @@ export class FleetPlacement implements PlacementBackend {
     } finally {
       unsubscribe();
     }
-    const wanted = [...changed].map(([uuid, what]) => ({ uuid, what, ...this.wanted(uuid) }));
-    const roots = new Set(wanted.map((w) => w.root));
-    for (const root of roots) this.replace(root, this.records.get(root)); // as the records say
     if (unsupported !== undefined) {
       this.rebuild(); // whatever the operation did to providers or consumers, undone
       throw new CellplaneError(
@@ -129,6 +126,8 @@ export class FleetPlacement implements PlacementBackend {
         `this Placement endpoint serves the fleet's live provider trees: creating or deleting providers and writing allocations are the compute path's (${unsupported}); traits, aggregates and inventories of existing providers can be set`,
       );
     }
+    const wanted = [...changed].map(([uuid, what]) => ({ uuid, what, ...this.wanted(uuid) }));
+    for (const root of new Set(wanted.map((w) => w.root))) this.replace(root, this.records.get(root)); // as the records say
     if (!out.ok) return out;
     for (const w of wanted) await this.adjust(w);
     return out;

@@ -35,29 +35,24 @@ async function oscPlain(...args: string[]): Promise<void> {
 }
 
 /** osc-placement against `cellplane up`'s Placement endpoint (the fleet's live provider trees). */
+const placementArgs = () => [
+  '--os-auth-type',
+  'none',
+  '--os-endpoint',
+  placementUrl,
+  '--os-placement-api-version',
+  '1.39',
+];
+
 async function placement(...args: string[]): Promise<unknown> {
-  const base = [
-    '--os-auth-type',
-    'none',
-    '--os-endpoint',
-    placementUrl,
-    '--os-placement-api-version',
-    '1.39',
-  ];
-  const { stdout } = await run('/usr/bin/openstack', [...base, ...args, '-f', 'json'], { timeout: 60_000 });
+  const { stdout } = await run('/usr/bin/openstack', [...placementArgs(), ...args, '-f', 'json'], {
+    timeout: 60_000,
+  });
   return stdout.trim() ? JSON.parse(stdout) : undefined;
 }
 
 async function placementPlain(...args: string[]): Promise<void> {
-  const base = [
-    '--os-auth-type',
-    'none',
-    '--os-endpoint',
-    placementUrl,
-    '--os-placement-api-version',
-    '1.39',
-  ];
-  await run('/usr/bin/openstack', [...base, ...args], { timeout: 60_000 });
+  await run('/usr/bin/openstack', [...placementArgs(), ...args], { timeout: 60_000 });
 }
 
 async function until(what: string, check: () => Promise<boolean>) {
