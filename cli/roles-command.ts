@@ -90,7 +90,7 @@ export function registerRoles(program: Command): void {
     .option('--port <n>', 'port (0: any free port)', intIn('--port', 0, 65_535), 8774)
     .option(
       '--placement-port <n>',
-      "also serve the Placement API (read-only) over every cell's live provider trees on this port (0: any free port)",
+      "also serve the Placement API over every cell's live provider trees on this port (0: any free port); traits, aggregates and inventory tuning of compute nodes are writable",
       intIn('--placement-port', 0, 65_535),
     )
     .option(
@@ -120,7 +120,7 @@ export function registerRoles(program: Command): void {
       );
       if (o.placementPort !== undefined) {
         const placement = await api.placementApp.listen({ host: o.listen, port: o.placementPort });
-        console.error(`cellplane api: Placement (read-only, the live provider trees) at ${placement}`);
+        console.error(`cellplane api: Placement over the live provider trees at ${placement}`);
         console.log(`ready placement ${placement}`);
       }
       console.log(`ready api ${address}/v2.1`);

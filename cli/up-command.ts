@@ -20,7 +20,7 @@ export function registerUp(program: Command): void {
     .option('--port <n>', 'compute API port (0: any free port)', intIn('--port', 0, 65_535), 8774)
     .option(
       '--placement-port <n>',
-      "Placement API port, read-only over the fleet's live provider trees (0: any free port)",
+      "Placement API port, over the fleet's live provider trees (0: any free port)",
       intIn('--placement-port', 0, 65_535),
       8778,
     )
@@ -69,7 +69,7 @@ export function registerUp(program: Command): void {
         const hosts = [...e.roles.values()].reduce((n, r) => n + (r.registrar?.hosts().length ?? 0), 0);
         console.error(`  ${hosts} hosts registered so far, ready in ${Date.now() - started} ms`);
         console.log(`Compute API: ${url}   (no authentication; Ctrl-C stops)`);
-        console.log(`Placement API: ${placement}   (read-only: the fleet's live provider trees)`);
+        console.log(`Placement API: ${placement}   (the fleet's live provider trees)`);
         console.log(`Try: curl -s -X POST ${url}/servers -H 'content-type: application/json' \\`);
         console.log(`       -d '{"server": {"name": "vm1", "imageRef": "cirros", "flavorRef": "1"}}'`);
         console.log(`     curl -s ${url}/servers/detail`);

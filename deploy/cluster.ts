@@ -255,7 +255,7 @@ export async function startAgents(
 
 export interface ApiHandle {
   readonly app: FastifyInstance;
-  /** The Placement API over every cell's live provider trees (read-only; not listening yet). */
+  /** The Placement API over every cell's live provider trees (not listening yet). */
   readonly placementApp: FastifyInstance;
   readonly backend: CellsServerBackend;
   readonly reconciler: QuotaReconciler;

@@ -70,7 +70,7 @@ export interface Embedded {
   readonly backend: CellsServerBackend;
   readonly hosts: CellsHostDirectory;
   readonly app: Awaited<ReturnType<typeof buildComputeApp>>;
-  /** The Placement API over the fleet's live provider trees (deploy/fleet-placement.ts; read-only). */
+  /** The Placement API over the fleet's live provider trees (deploy/fleet-placement.ts). */
   readonly placementApp: Awaited<ReturnType<typeof buildPlacementApp>>;
   /** The cells' stores, by cell uuid. */
   readonly stores: ReadonlyMap<string, MemoryStore>;

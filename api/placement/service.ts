@@ -24,7 +24,7 @@ import { loadState, recordOps, type Sequence } from './snapshot.ts';
  * What the Placement routes need of the state behind them: reads on a state holding only what
  * is persisted, and writes applied and persisted as one. `PlacementService` (the standalone
  * Placement, its own store) and deploy/fleet-placement.ts (the fleet's live provider trees,
- * read-only) implement it.
+ * traits, aggregates and inventory tuning written through the tree actors) implement it.
  */
 export interface PlacementBackend {
   /** Runs `fn` on a state that holds only persisted writes. `fn` must not keep views. */
