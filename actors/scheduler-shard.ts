@@ -147,10 +147,13 @@ export class SchedulerShard {
     });
     const trees = await feed.start();
     if (l.lost || this.term !== term) return true;
+    // The view is loaded: answer from the first message the subscription brings. (Marking the
+    // term serving only after the subscribe resolved answered the selects arriving in between
+    // "no longer the leader" — a new leader refusing as if it were the old one.)
+    term.serving = true;
     const subject = actorSubject(this.opts.cell, shardAddress(this.opts.shard));
     term.sub = await this.opts.bus.subscribe(subject, (m) => this.onSelect(term, m));
     if (l.lost || this.term !== term) return true;
-    term.serving = true;
     this.emit({ type: 'serving', trees });
     void this.reportCapacity(term);
     return true;
