@@ -26,7 +26,7 @@ export interface RouteHint {
   readonly extraSpecs?: Readonly<Record<string, string>>;
 }
 
-interface Demand {
+export interface Demand {
   /** Class → amount one instance needs (0 dropped: `resources:DISK_GB=0`, boot from volume). */
   readonly amounts: ReadonlyArray<readonly [string, number]>;
   readonly traits: readonly string[];
@@ -85,12 +85,14 @@ export class CellRouter {
     if (!held || held.atMs <= r.atMs) shards.set(r.shard, r);
   }
 
-  /** Free MEMORY_MB a cell reports for `hint` (0: cannot fit), undefined when it has no fresh report. */
-  headroom(cell: string, hint: RouteHint): number | undefined {
+  /**
+   * Free MEMORY_MB a cell reports for `hint` (0: cannot fit), undefined when it has no fresh
+   * report. `demand` is `demandOf(hint)`, passed by a caller asking about several cells.
+   */
+  headroom(cell: string, hint: RouteHint, demand: Demand = demandOf(hint)): number | undefined {
     const shards = this.reports.get(cell);
     if (!shards) return undefined;
     const oldest = this.opts.now() - (this.opts.staleAfterMs ?? DEFAULT_REPORT_STALE_AFTER_MS);
-    const demand = demandOf(hint);
     let fresh = false;
     let free = 0;
     for (const r of shards.values()) {
@@ -113,10 +115,11 @@ export class CellRouter {
         'notFound',
         'No cell accepts new instances (every cell is disabled or none exists)',
       );
+    const demand = demandOf(hint); // once per choice, not once per cell
     const weighted: Array<{ cell: CellRecord; w: number }> = [];
     let reported = 0;
     for (const cell of accepting) {
-      const h = this.headroom(cell.name, hint);
+      const h = this.headroom(cell.name, hint, demand);
       if (h === undefined) continue;
       reported++;
       if (h > 0) weighted.push({ cell, w: h });
@@ -124,7 +127,7 @@ export class CellRouter {
     if (reported === 0) return accepting[Math.floor(this.opts.random() * accepting.length)]!;
     if (weighted.length === 0) {
       // Reports say nothing fits anywhere: let the emptiest reporting cell's scheduler say why.
-      return accepting.find((c) => this.headroom(c.name, hint) !== undefined)!;
+      return accepting.find((c) => this.headroom(c.name, hint, demand) !== undefined)!;
     }
     const total = weighted.reduce((s, x) => s + x.w, 0);
     let r = this.opts.random() * total;

@@ -73,12 +73,17 @@ export class AggregateCells {
     zone: string | null,
     specs: readonly { key: string; requirement: string }[],
   ): string[] {
+    const inZone = zone === null ? undefined : this.o.catalogue.hostsInZone(zone);
     const byHost = new Map<string, CatalogueAggregate[]>();
     for (const a of this.o.catalogue.aggregates())
-      for (const h of a.hosts) byHost.set(h, [...(byHost.get(h) ?? []), a]);
+      for (const h of a.hosts) {
+        const held = byHost.get(h);
+        if (held) held.push(a);
+        else byHost.set(h, [a]);
+      }
     const out: string[] = [];
     for (const [host, aggs] of byHost) {
-      if (zone !== null && !aggs.some((a) => a.metadata.availability_zone === zone)) continue;
+      if (inZone && !inZone.has(host)) continue;
       const ok = specs.every(({ key, requirement }) =>
         aggs.some((a) =>
           (a.metadata[key] ?? '')

@@ -73,7 +73,7 @@ export class FleetPlacement implements PlacementBackend {
   private readonly clients = new Map<string, ProviderTreeClient>();
   /** Writes run one at a time. */
   private writes: Promise<unknown> = Promise.resolve();
-  /** Grows with every tree put in place (the trait answers below are kept per version). */
+  /** Grows when a tree's trait set changes (the trait answers below are kept per version). */
   private version = 0;
   private readonly traitCells = new Map<string, { version: number; cells: ReadonlySet<string> }>();
 
@@ -265,6 +265,7 @@ export class FleetPlacement implements PlacementBackend {
 
   /** Puts `record` (undefined: the tree is gone) in place of what `root` held. */
   private replace(root: Uuid, record: TreeRecord | undefined): void {
+    if (traitsKey(this.records.get(root)) !== traitsKey(record)) this.version++; // not on claims and releases
     const old = this.held.get(root);
     if (old) {
       for (const [consumer, byProvider] of old.consumers) this.dropAllocations(consumer, byProvider);
@@ -275,7 +276,6 @@ export class FleetPlacement implements PlacementBackend {
       this.held.delete(root);
       this.records.delete(root);
     }
-    this.version++;
     if (!record) return;
     this.records.set(root, record);
     for (const p of record.providers) this.rootOf.set(p.uuid, root);
@@ -309,4 +309,9 @@ export class FleetPlacement implements PlacementBackend {
     const allocations = new Map([...cur.allocations].filter(([rp]) => !byProvider.has(rp)));
     this.state.writeConsumer(consumer, allocations.size === 0 ? null : { ...cur, allocations });
   }
+}
+
+/** A tree's traits, all providers together (undefined: no tree): what `cellsWithTraits` reads. */
+function traitsKey(record: TreeRecord | undefined): string | undefined {
+  return record && [...new Set(record.providers.flatMap((p) => p.traits))].sort().join(',');
 }

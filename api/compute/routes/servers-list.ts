@@ -79,13 +79,7 @@ export function showServer(d: ServerRouteDeps): Handler {
           `The cell holding instance ${id} does not answer; shown with status UNKNOWN from microversion 2.69`,
         );
       return sendJson(reply, 200, {
-        server: {
-          id,
-          status: 'UNKNOWN',
-          tenant_id: shown.down.projectId,
-          created: novaTime(new Date(shown.down.createdAt).toISOString()),
-          links: memberLinks(d.base(req), 'servers', id),
-        },
+        server: unknownServer(id, shown.down.projectId, shown.down.createdAt, d.base(req)),
       });
     }
     const zone = (await d.zones()).of(shown.record.placement?.host);
@@ -148,6 +142,17 @@ function sortKeysOf(keys: readonly string[], dirs: readonly string[]): SortKey[]
   return sortKeys;
 }
 
+/** A server of a cell that does not answer, as Nova 2.69 shows it: what its mapping knows. */
+function unknownServer(id: string, projectId: string, createdAt: number, base: string) {
+  return {
+    id,
+    status: 'UNKNOWN',
+    tenant_id: projectId,
+    created: novaTime(new Date(createdAt).toISOString()),
+    links: memberLinks(base, 'servers', id),
+  };
+}
+
 /** The detail of each row: records read per cell in one batch; a down cell's rows minimal. */
 async function detailRows(d: ServerRouteDeps, rows: readonly ListedRow[], v: ApiVersion, b: string) {
   const byCell = new Map<string, string[]>();
@@ -162,13 +167,7 @@ async function detailRows(d: ServerRouteDeps, rows: readonly ListedRow[], v: Api
   const zoneOf = (await d.zones()).of;
   for (const row of rows) {
     if (row.down) {
-      out.push({
-        id: row.uuid,
-        status: 'UNKNOWN',
-        tenant_id: row.projectId,
-        created: novaTime(new Date(row.createdAt).toISOString()),
-        links: memberLinks(b, 'servers', row.uuid),
-      });
+      out.push(unknownServer(row.uuid, row.projectId, row.createdAt, b));
       continue;
     }
     const r = recs.get(row.uuid);
