@@ -15,6 +15,7 @@
  */
 import type { CapacityReport } from '../actors/scheduler-shard-messages.ts';
 import { CellplaneError } from '../core/errors.ts';
+import { groupKeyOf } from '../core/model/extra-specs.ts';
 import type { CellRecord } from './mapping.ts';
 
 export interface RouteHint {
@@ -46,9 +47,9 @@ export function demandOf(hint: RouteHint): Demand {
   const granular: Array<[string, number]> = [];
   const traits: string[] = [];
   for (const [k, v] of Object.entries(hint.extraSpecs ?? {})) {
-    const m = /^(resources|trait)([a-zA-Z0-9_-]{0,64}):(.+)$/.exec(k);
-    if (!m) continue;
-    const [, scope, suffix, name] = m as unknown as [string, string, string, string];
+    const g = groupKeyOf(k);
+    if (!g) continue;
+    const { scope, suffix, name } = g;
     const n = Number(v);
     if (scope === 'resources' && Number.isInteger(n) && n >= 0) {
       if (suffix === '') amounts.set(name, n);

@@ -10,6 +10,7 @@
  * - required traits may sit on the root or any device; forbidden traits are checked on the root.
  */
 
+import { groupKeyOf } from '../core/model/extra-specs.ts';
 import type { Flavor, FleetSpec, HostProfile } from './scenario-types.ts';
 
 export interface Demand {
@@ -32,9 +33,9 @@ export function flavorDemand(f: Flavor): Demand {
   const required: string[] = [];
   const forbidden: string[] = [];
   for (const [k, v] of Object.entries(f.extraSpecs)) {
-    const m = /^(resources|trait)([a-zA-Z0-9_-]{0,64}):(.+)$/.exec(k);
-    if (!m) continue;
-    const [, scope, suffix, name] = m as unknown as [string, string, string, string];
+    const g = groupKeyOf(k);
+    if (!g) continue;
+    const { scope, suffix, name } = g;
     if (scope === 'resources' && suffix === '') resources[name] = Number(v);
     else if (scope === 'resources') granular.push([name, Number(v)]);
     else if (v === 'required') required.push(name);

@@ -91,3 +91,19 @@ export function extraSpecProblems(specs: Readonly<Record<string, string>>): Extr
 export function describeExtraSpecProblems(problems: readonly ExtraSpecProblem[]): string {
   return problems.map((p) => `${p.key}=${p.value}: ${p.reason}`).join('; ');
 }
+
+export interface GroupKey {
+  readonly scope: 'resources' | 'trait';
+  /** '' for the unnumbered group, else the granular group's suffix (`1`, `_gpu`). */
+  readonly suffix: string;
+  /** The resource class or trait. */
+  readonly name: string;
+}
+
+const GROUP_KEY = /^(resources|trait)([a-zA-Z0-9_-]{0,64}):(.+)$/;
+
+/** A `resources[N]:<CLASS>` or `trait[N]:<TRAIT>` key taken apart; undefined for any other key. */
+export function groupKeyOf(key: string): GroupKey | undefined {
+  const m = GROUP_KEY.exec(key);
+  return m ? { scope: m[1] as GroupKey['scope'], suffix: m[2]!, name: m[3]! } : undefined;
+}

@@ -17,7 +17,7 @@
  */
 
 import { CellplaneError } from '../errors.ts';
-import { checkExtraSpec } from '../model/extra-specs.ts';
+import { checkExtraSpec, groupKeyOf } from '../model/extra-specs.ts';
 import {
   type AggregateSpec,
   GROUP_POLICIES,
@@ -85,8 +85,6 @@ interface ExtraSpecs {
   policy: GranularPolicy | undefined;
 }
 
-const GRANULAR_SCOPE = /^(resources|trait)([a-zA-Z0-9_-]{1,64})$/;
-
 function parseExtraSpecs(specs: Readonly<Record<string, string>>): ExtraSpecs {
   const out: ExtraSpecs = {
     resources: new Map(),
@@ -104,12 +102,11 @@ function parseExtraSpecs(specs: Readonly<Record<string, string>>): ExtraSpecs {
     const colon = key.indexOf(':');
     const scope = colon < 0 ? '' : key.slice(0, colon);
     const name = key.slice(colon + 1);
-    const granular = GRANULAR_SCOPE.exec(scope);
-    if (granular) {
-      const suffix = granular[2]!;
-      const g = out.granular.get(suffix) ?? { resources: new Map(), required: [], forbidden: [] };
-      out.granular.set(suffix, g);
-      if (granular[1] === 'resources') g.resources.set(name, int(field, Number(value), 0, 2_147_483_647));
+    const group = groupKeyOf(key);
+    if (group && group.suffix !== '') {
+      const g = out.granular.get(group.suffix) ?? { resources: new Map(), required: [], forbidden: [] };
+      out.granular.set(group.suffix, g);
+      if (group.scope === 'resources') g.resources.set(name, int(field, Number(value), 0, 2_147_483_647));
       else (value === 'required' ? g.required : g.forbidden).push(name);
     } else if (scope === 'resources') out.resources.set(name, int(field, Number(value), 0, 2_147_483_647));
     else if (scope === 'trait') (value === 'required' ? out.required : out.forbidden).push(name);
